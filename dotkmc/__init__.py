@@ -1,0 +1,1 @@
+"""dotkmc: command-line entry point tying the simulator and the analysis together."""

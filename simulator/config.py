@@ -1,0 +1,375 @@
+"""Run configuration: a typed, validated TOML schema (SPEC §8).
+
+Every key has a default. A configuration is read from a TOML file, optionally
+overridden by ``--set table.key=value`` strings, validated against the schema
+below, and written back as TOML (the *resolved* configuration, stored in every
+result so any run can be repeated).
+
+Bad input never produces a traceback for the user: it raises
+:class:`ConfigError` whose message names the key, the value and what is allowed.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import tomli_w
+
+
+class ConfigError(ValueError):
+    """A configuration key is unknown or has a value that is not allowed."""
+
+
+# ---------------------------------------------------------------------------
+# field validators: each returns the normalised value or raises ConfigError
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Field:
+    default: Any
+    check: Callable[[str, Any], Any]
+    doc: str
+
+
+def _fail(key: str, value: Any, allowed: str) -> None:
+    raise ConfigError(f"{key} = {value!r} is not allowed: expected {allowed}")
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def integer(lo: int | None = None, hi: int | None = None) -> Callable:
+    def check(key, v):
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if not isinstance(v, int) or isinstance(v, bool) or (lo is not None and v < lo) or (
+            hi is not None and v > hi
+        ):
+            rng = f"an integer in [{lo}, {hi}]" if hi is not None else f"an integer >= {lo}"
+            _fail(key, v, rng)
+        return int(v)
+
+    check.allowed = f"integer >= {lo}" if hi is None else f"integer in [{lo}, {hi}]"
+    return check
+
+
+def number(lo: float | None = None, hi: float | None = None, lo_open=False, hi_open=False,
+           special: tuple[str, ...] = ()) -> Callable:
+    lo_s = "(" if lo_open else "["
+    hi_s = ")" if hi_open else "]"
+    desc = f"a number in {lo_s}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{hi_s}"
+    if special:
+        desc += " or one of " + ", ".join(repr(s) for s in special)
+
+    def check(key, v):
+        if isinstance(v, str) and v in special:
+            return v
+        if not _is_number(v) or not math.isfinite(v):
+            _fail(key, v, desc)
+        v = float(v)
+        if lo is not None and (v < lo or (lo_open and v == lo)):
+            _fail(key, v, desc)
+        if hi is not None and (v > hi or (hi_open and v == hi)):
+            _fail(key, v, desc)
+        return v
+
+    check.allowed = desc
+    return check
+
+
+def choice(*options: str) -> Callable:
+    desc = "one of " + ", ".join(repr(o) for o in options)
+
+    def check(key, v):
+        if v not in options:
+            _fail(key, v, desc)
+        return v
+
+    check.allowed = desc
+    return check
+
+
+def probes_field(key, v):
+    if v == "all":
+        return v
+    return integer(1)(key, v)
+
+
+probes_field.allowed = "an integer >= 1 or 'all'"
+
+
+SCHEMA: dict[str, dict[str, Any]] = {
+    "lattice": {
+        "d": Field(1, integer(1, 3), "lattice dimension"),
+        "L": Field(64, integer(1), "linear size (L^d dots)"),
+        "boundary": Field("periodic", choice("periodic", "open"), "periodic (minimum image) or open"),
+        "levels": Field(4, integer(1, 64), "single-particle levels M per dot"),
+    },
+    "couplings": {
+        "gamma": Field(1.0, number(0, lo_open=True), "coupling scale gamma (the unit)"),
+        "xi": Field(1.0, number(0, lo_open=True), "decay length of form='exp' (lattice units)"),
+        "form": Field("exp", choice("exp", "power"), "A(r) = gamma exp(-r/xi) or gamma r^-alpha"),
+        "alpha": Field(3.0, number(0, lo_open=True), "power-law exponent of form='power'"),
+        "intra": Field("gamma", number(0, special=("gamma",)), "same-dot amplitude A(0); 'gamma' = couplings.gamma"),
+        "amplitude": Field("gauss", choice("gauss", "pm1"), "distribution of u_ij"),
+        "cutoff": Field("auto", number(0, special=("auto",)), "coupling range r_c (lattice units) or 'auto'"),
+        "cutoff_tol": Field(0.01, number(0, 1, lo_open=True, hi_open=True), "auto cutoff: A(r_c) <= cutoff_tol * Gamma2_est"),
+        "static_width": Field(0.0, number(0), "static energies uniform in [-W/2, W/2]"),
+    },
+    "dynamics": {
+        "kind": Field("flip", choice("flip", "hop"), "flip (l-bits) or hop (Fock transitions in a dot)"),
+        "gamma1": Field(1e-3, number(0), "transition rate Gamma1 of every transition"),
+        "filling": Field(0.5, number(0, 1), "hop: particles per dot = round(filling * levels)"),
+        "bath": {
+            "side": Field("none", choice("none", "left", "right", "both", "all"), "faces coupled to a bath (left/right: first axis; all: every face)"),
+            "width": Field(1, integer(0), "dots within this distance of a bath face get bath.gamma1"),
+            "gamma1": Field(0.1, number(0), "rate of dots in the bath region"),
+        },
+    },
+    "run": {
+        "t_max": Field(2.0e5, number(0, lo_open=True), "simulated time (units of 1/gamma)"),
+        "seed": Field(12345, integer(0), "master seed"),
+        "probes": Field(16, probes_field, "number of probe levels, or 'all'"),
+        "batches": Field(32, integer(4), "batches for the batch-means standard errors"),
+        "checkpoint_every": Field(600.0, number(0), "wall-clock seconds between checkpoints (0 = never)"),
+        "tau": {
+            "min": Field("auto", number(0, lo_open=True, special=("auto",)), "smallest tau (auto: 0.05/Gamma2_est)"),
+            "max": Field("auto", number(0, lo_open=True, special=("auto",)), "largest tau (auto: 20/Gamma2_est)"),
+            "points": Field(32, integer(2, 1000), "log-spaced tau points"),
+            "t0_spacing": Field("auto", number(0, special=("auto",)), "minimum spacing of window start times (0: every tau/2; auto: about one probe-sample per event)"),
+        },
+        "trajectory": {
+            "probes": Field(1, integer(0), "probes whose energy trajectory is recorded"),
+            "dt": Field("auto", number(0, lo_open=True, special=("auto",)), "trajectory sampling interval (auto: t_max/2000)"),
+        },
+    },
+    "selfconsistent": {
+        "delta_m": Field(1.0, number(0, lo_open=True), "many-body level spacing delta_m of a dot (Eqs. 13-17)"),
+        "K": Field(4.0, number(1, lo_open=True), "Fock-space branching number K"),
+        "Xi": Field(1.0, number(0, lo_open=True), "Fock-space localization length Xi"),
+        "equation": Field("auto", choice("auto", "16", "17"), "Gamma1 from Gamma2 by Eq. 16 or 17 (auto: by Xi log K)"),
+        "damping": Field(0.5, number(0, 1, lo_open=True), "weight of the new Gamma1 in each update"),
+        "max_iterations": Field(20, integer(1), "iteration limit"),
+        "tolerance": Field(2.0, number(0, lo_open=True), "converged when |change| < tolerance * stderr"),
+    },
+}
+
+# [sweep] is free-form: dotted key -> list of values, plus realizations.
+SWEEP_RESERVED = {"realizations"}
+
+
+def _defaults(schema: dict) -> dict:
+    out = {}
+    for k, v in schema.items():
+        out[k] = _defaults(v) if isinstance(v, dict) else copy.deepcopy(v.default)
+    return out
+
+
+def _validate_table(schema: dict, data: dict, prefix: str) -> dict:
+    if not isinstance(data, dict):
+        raise ConfigError(f"[{prefix}] must be a table, got {data!r}")
+    out = {}
+    for key in data:
+        if key not in schema:
+            allowed = ", ".join(schema)
+            where = f"[{prefix}]" if prefix else "the top level"
+            raise ConfigError(f"unknown key {prefix + '.' if prefix else ''}{key!s}: allowed keys in {where} are {allowed}")
+    for key, spec in schema.items():
+        full = f"{prefix}.{key}" if prefix else key
+        if isinstance(spec, dict):
+            out[key] = _validate_table(spec, data.get(key, {}), full)
+        else:
+            out[key] = spec.check(full, data[key]) if key in data else copy.deepcopy(spec.default)
+    return out
+
+
+def _field_at(dotted: str) -> Field | dict:
+    node: Any = SCHEMA
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise ConfigError(f"unknown key {dotted!r}: no such key in the configuration schema")
+        node = node[part]
+    return node
+
+
+class Config:
+    """A validated run configuration (nested tables of plain values).
+
+    Access values as ``cfg["lattice"]["L"]`` or ``cfg.get("lattice.L")``.
+    Construct with :func:`load_config` or :meth:`Config.from_dict`.
+    """
+
+    def __init__(self, data: dict, sweep: dict | None = None):
+        self.data = data
+        self.sweep = sweep or {}
+
+    # -- construction ------------------------------------------------------
+    @classmethod
+    def from_dict(cls, raw: dict | None = None, overrides: list[str] | dict | None = None) -> "Config":
+        raw = copy.deepcopy(raw or {})
+        sweep = raw.pop("sweep", {})
+        if isinstance(overrides, dict):
+            for k, v in overrides.items():
+                _set_dotted(raw, k, v)
+        else:
+            for item in overrides or []:
+                key, value = parse_override(item)
+                if key.startswith("sweep."):
+                    sweep[key[len("sweep."):]] = value
+                else:
+                    _set_dotted(raw, key, value)
+        data = _validate_table(SCHEMA, raw, "")
+        _cross_checks(data)
+        return cls(data, _validate_sweep(sweep))
+
+    def __getitem__(self, key):
+        return self.data[key]
+
+    def get(self, dotted: str):
+        node = self.data
+        for part in dotted.split("."):
+            node = node[part]
+        return node
+
+    def replace(self, **dotted_values) -> "Config":
+        """A new Config with ``{"table.key": value}`` replaced (keys use '__' for '.')."""
+        raw = copy.deepcopy(self.data)
+        for k, v in dotted_values.items():
+            _set_dotted(raw, k.replace("__", "."), v)
+        return Config.from_dict(raw)
+
+    def with_values(self, values: dict) -> "Config":
+        raw = copy.deepcopy(self.data)
+        for k, v in values.items():
+            _set_dotted(raw, k, v)
+        return Config.from_dict(raw)
+
+    def to_dict(self) -> dict:
+        out = copy.deepcopy(self.data)
+        if self.sweep:
+            out["sweep"] = copy.deepcopy(self.sweep)
+        return out
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(self.to_dict())
+
+    def __eq__(self, other):
+        return isinstance(other, Config) and self.to_dict() == other.to_dict()
+
+    def __repr__(self):
+        return f"Config({self.to_dict()!r})"
+
+
+def _set_dotted(raw: dict, dotted: str, value) -> None:
+    parts = dotted.split(".")
+    node = raw
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"{dotted}: {p} is not a table")
+    node[parts[-1]] = value
+
+
+def parse_override(item: str) -> tuple[str, Any]:
+    """Parse ``table.key=value``; the value is read as a TOML value when it can be,
+    else taken as a plain string (so ``--set dynamics.kind=hop`` works unquoted)."""
+    if "=" not in item:
+        raise ConfigError(f"--set {item!r}: expected table.key=value")
+    key, text = item.split("=", 1)
+    key = key.strip()
+    text = text.strip()
+    try:
+        value = tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = text
+    return key, value
+
+
+def _validate_sweep(sweep: dict) -> dict:
+    if not isinstance(sweep, dict):
+        raise ConfigError(f"[sweep] must be a table, got {sweep!r}")
+    flat: dict[str, Any] = {}
+
+    def walk(node, prefix):
+        for k, v in node.items():
+            full = f"{prefix}.{k}" if prefix else k
+            if isinstance(v, dict):
+                walk(v, full)
+            else:
+                flat[full] = v
+
+    walk(sweep, "")
+    out: dict[str, Any] = {}
+    for key, values in flat.items():
+        if key == "realizations":
+            out[key] = integer(1)("sweep.realizations", values)
+            continue
+        spec = _field_at(key)
+        if isinstance(spec, dict):
+            raise ConfigError(f"sweep.{key} names a table, not a key")
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"sweep.{key} = {values!r} is not allowed: expected a non-empty list of values")
+        out[key] = [spec.check(key, v) for v in values]
+    return out
+
+
+def _cross_checks(data: dict) -> None:
+    run = data["run"]
+    tau = run["tau"]
+    if _is_number(tau["min"]) and _is_number(tau["max"]) and not tau["max"] > tau["min"]:
+        raise ConfigError(f"run.tau.max = {tau['max']!r} is not allowed: expected a number > run.tau.min = {tau['min']!r}")
+    if _is_number(tau["max"]) and tau["max"] > run["t_max"]:
+        raise ConfigError(f"run.tau.max = {tau['max']!r} is not allowed: expected at most run.t_max = {run['t_max']!r}")
+    dyn = data["dynamics"]
+    if dyn["kind"] == "hop":
+        M = data["lattice"]["levels"]
+        n = round(dyn["filling"] * M)
+        if n == 0 or n == M:
+            raise ConfigError(
+                f"dynamics.filling = {dyn['filling']!r} is not allowed with lattice.levels = {M}: "
+                f"hop dynamics needs 0 < round(filling*levels) < levels (got {n} particles)")
+
+
+def load_config(source: str | Path | dict | None = None, overrides: list[str] | None = None) -> Config:
+    """Read and validate a configuration.
+
+    Parameters
+    ----------
+    source : path to a TOML file, a dict of tables, or None for all defaults.
+    overrides : ``["table.key=value", ...]`` applied on top (``--set`` on the CLI).
+    """
+    if source is None:
+        raw = {}
+    elif isinstance(source, dict):
+        raw = source
+    else:
+        path = Path(source)
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {str(path)!r}: {exc.strerror}") from None
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return Config.from_dict(raw, overrides)
+
+
+def describe_schema() -> str:
+    """Human-readable list of every key, its default and what is allowed."""
+    lines = []
+
+    def walk(node, prefix):
+        for k, v in node.items():
+            full = f"{prefix}.{k}" if prefix else k
+            if isinstance(v, dict):
+                walk(v, full)
+            else:
+                lines.append(f"{full:28s} default {v.default!r:12}  {v.check.allowed}  -- {v.doc}")
+
+    walk(SCHEMA, "")
+    return "\n".join(lines)

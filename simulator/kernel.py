@@ -1,0 +1,336 @@
+"""numba kernels: plain arrays in, plain arrays out.
+
+The scheme (see docs/model.md for the derivation)
+-------------------------------------------------
+With fixed rates every dot is an independent Markov chain, so the simulation
+advances *dot by dot* through a chunk of simulated time (t_a, t_b], each dot
+drawing exact exponential waiting times from its own stream. This streams
+through memory in lattice order and makes the event history of a dot
+independent of how the run is chunked.
+
+A probe p only needs its phase phi_p(t) = int_0^t (eps_p - eps0_p) dt' at the
+*sample times* the estimators use. Energies are piecewise constant, so phi is
+exact: an event at t_e that changes level j by dn (+-1) shifts eps_p by
+w = U_pj dn and adds w (t_s - t_e) to phi_p at the next sample time t_s. The
+dot pass therefore only *bins* each event's contribution into the interval
+between consecutive sample times (dE, dP, and dC for the probe's own changes);
+:func:`reconstruct_and_estimate` then walks the samples in time order and
+rebuilds (phi, eps, own-change count) exactly.
+
+Work per event: O(1) plus one binary search and O(#probes coupled to the
+changed level) -- independent of the cutoff when probes are few.
+"""
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from .rng import seed_streams, to_unit, xoro_next
+
+FLIP = 0
+HOP = 1
+
+# rows of the per-(tau, probe) estimator array ``est`` (shape (N_EST, K, P))
+PH1, PH2, BER, BRR, BRI, SER, SRR, SRI, AE, AR, QE, QR = range(12)
+N_EST = 12
+# rows of the per-tau counters ``kstat`` (shape (4, K))
+NB_CUR, N2, NTOT, NBAT = range(4)
+
+TAG_SENTINEL = -1
+TAG_TRAJECTORY = -2
+
+
+# ---------------------------------------------------------------------------
+# initial state
+# ---------------------------------------------------------------------------
+@nb.njit(cache=True)
+def init_dots(kind, M, n_part, rates, key, rng, occ, perm, t_next):
+    """Draw the stationary initial state of every dot and its first event time.
+
+    flip: each level Bernoulli(1/2). hop: a uniformly random n-subset of the M
+    levels (partial Fisher-Yates on ``perm``; slots [0, n) hold the occupied
+    levels). Then t_next = Exp(rate). All draws come from the dot's stream.
+    """
+    n_dots = rates.shape[0]
+    seed_streams(key, n_dots, rng)
+    for I in range(n_dots):
+        s0 = rng[I, 0]
+        s1 = rng[I, 1]
+        base = I * M
+        for a in range(M):
+            perm[base + a] = a
+            occ[base + a] = 0
+        if kind == FLIP:
+            for a in range(M):
+                x, s0, s1 = xoro_next(s0, s1)
+                occ[base + a] = 1 if to_unit(x) < 0.5 else 0
+        else:
+            for s in range(n_part):
+                x, s0, s1 = xoro_next(s0, s1)
+                r = s + int(to_unit(x) * (M - s))
+                if r >= M:
+                    r = M - 1
+                tmp = perm[base + s]
+                perm[base + s] = perm[base + r]
+                perm[base + r] = tmp
+            for s in range(n_part):
+                occ[base + perm[base + s]] = 1
+        R = rates[I]
+        if R > 0.0:
+            x, s0, s1 = xoro_next(s0, s1)
+            t_next[I] = -math.log1p(-to_unit(x)) / R
+        else:
+            t_next[I] = np.inf
+        rng[I, 0] = s0
+        rng[I, 1] = s1
+
+
+@nb.njit(cache=True)
+def initial_energies(ptr, lev, U, occ, nu, out):
+    """eps_p(0) - eps0_p = sum_j U_pj (n_j - nu) over the probe rows (SPEC §2)."""
+    for p in range(ptr.shape[0] - 1):
+        acc = 0.0
+        for q in range(ptr[p], ptr[p + 1]):
+            acc += U[q] * (occ[lev[q]] - nu)
+        out[p] = acc
+
+
+@nb.njit(cache=True)
+def reverse_rows(n_levels, ptr, lev, U, rev_ptr, rev_probe, rev_U):
+    """Transpose probe rows (CSR by probe) into CSR by neighbouring level.
+
+    ``rev_ptr`` must have length n_levels + 1 and be zero on entry.
+    Within a level the probes stay in increasing order (deterministic sums).
+    """
+    P = ptr.shape[0] - 1
+    for q in range(ptr[P]):
+        rev_ptr[lev[q] + 1] += 1
+    for j in range(n_levels):
+        rev_ptr[j + 1] += rev_ptr[j]
+    fill = rev_ptr[:-1].copy()
+    for p in range(P):
+        for q in range(ptr[p], ptr[p + 1]):
+            j = lev[q]
+            k = fill[j]
+            rev_probe[k] = p
+            rev_U[k] = U[q]
+            fill[j] = k + 1
+
+
+# ---------------------------------------------------------------------------
+# the dot pass
+# ---------------------------------------------------------------------------
+@nb.njit(cache=True)
+def bucket_index(sample_t, n, t_a, buckets):
+    """Lookup table for :func:`_bin_of`: buckets[g] = first sample index with
+    sample_t > t_a + g * width (width = (t_end - t_a) / (len(buckets) - 1))."""
+    G = buckets.shape[0]
+    width = (sample_t[n - 1] - t_a) / (G - 1)
+    b = 0
+    for g in range(G):
+        edge = t_a + g * width
+        while b < n - 1 and sample_t[b] <= edge:
+            b += 1
+        buckets[g] = b
+
+
+@nb.njit(inline="always", cache=True)
+def _bin_of(sample_t, n, t, t_a, inv_width, buckets):
+    """First sample index b with sample_t[b] > t (t < sample_t[n-1]).
+
+    O(1) on average: start from the bucket of t and correct by scanning; the
+    answer is unique, so the table only affects speed, never the result.
+    """
+    g = int((t - t_a) * inv_width)
+    if g < 0:
+        g = 0
+    elif g >= buckets.shape[0]:
+        g = buckets.shape[0] - 1
+    b = buckets[g]
+    while b > 0 and sample_t[b - 1] > t:
+        b -= 1
+    while sample_t[b] <= t:
+        b += 1
+    return b
+
+
+@nb.njit(inline="always", cache=True)
+def _deposit(l, dn, t, rev_ptr, rev_probe, rev_U, probe_of, sample_t, n, t_a, inv_width, buckets,
+             dE, dP, dC):
+    q0 = rev_ptr[l]
+    q1 = rev_ptr[l + 1]
+    pl = probe_of[l]
+    if q0 == q1 and pl < 0:
+        return
+    b = _bin_of(sample_t, n, t, t_a, inv_width, buckets)
+    lead = sample_t[b] - t
+    for q in range(q0, q1):
+        p = rev_probe[q]
+        w = rev_U[q] * dn
+        dE[b, p] += w
+        dP[b, p] += w * lead
+    if pl >= 0:
+        dC[b, pl] += 1
+
+
+@nb.njit(cache=True)
+def advance_dots(kind, M, n_part, rates, rng, occ, perm, t_next, events,
+                 rev_ptr, rev_probe, rev_U, probe_of, sample_t, n, t_a, buckets, dE, dP, dC):
+    """Advance every dot through all its events before ``sample_t[n-1]``.
+
+    flip: each event toggles one uniformly chosen level of the dot (rate M*Gamma1).
+    hop: each event moves a particle from a uniformly chosen occupied level to a
+    uniformly chosen empty one (rate n(M-n)*Gamma1; every ordered pair at Gamma1).
+    Event contributions are binned into dE, dP, dC (see module docstring).
+    Returns the number of events.
+    """
+    t_end = sample_t[n - 1]
+    inv_width = (buckets.shape[0] - 1) / (t_end - t_a)
+    total = 0
+    for I in range(rates.shape[0]):
+        t = t_next[I]
+        if t >= t_end:
+            continue
+        R = rates[I]
+        s0 = rng[I, 0]
+        s1 = rng[I, 1]
+        base = I * M
+        cnt = 0
+        while t < t_end:
+            if kind == FLIP:
+                x, s0, s1 = xoro_next(s0, s1)
+                a = int(to_unit(x) * M)
+                if a >= M:
+                    a = M - 1
+                l = base + a
+                dn = 1.0 - 2.0 * occ[l]
+                occ[l] = 1 - occ[l]
+                _deposit(l, dn, t, rev_ptr, rev_probe, rev_U, probe_of, sample_t, n, t_a, inv_width, buckets, dE, dP, dC)
+            else:
+                x, s0, s1 = xoro_next(s0, s1)
+                a = int(to_unit(x) * n_part)
+                if a >= n_part:
+                    a = n_part - 1
+                x, s0, s1 = xoro_next(s0, s1)
+                b = n_part + int(to_unit(x) * (M - n_part))
+                if b >= M:
+                    b = M - 1
+                la = base + perm[base + a]
+                lb = base + perm[base + b]
+                tmp = perm[base + a]
+                perm[base + a] = perm[base + b]
+                perm[base + b] = tmp
+                occ[la] = 0
+                occ[lb] = 1
+                _deposit(la, -1.0, t, rev_ptr, rev_probe, rev_U, probe_of, sample_t, n, t_a, inv_width, buckets, dE, dP, dC)
+                _deposit(lb, 1.0, t, rev_ptr, rev_probe, rev_U, probe_of, sample_t, n, t_a, inv_width, buckets, dE, dP, dC)
+            cnt += 1
+            x, s0, s1 = xoro_next(s0, s1)
+            t += -math.log1p(-to_unit(x)) / R
+        t_next[I] = t
+        rng[I, 0] = s0
+        rng[I, 1] = s1
+        events[I] += cnt
+        total += cnt
+    return total
+
+
+# ---------------------------------------------------------------------------
+# exact reconstruction at the sample times + online estimators
+# ---------------------------------------------------------------------------
+@nb.njit(cache=True)
+def flush_batch(est, kstat):
+    """Close the current batch: fold the batch sums into the running totals.
+
+    For each (tau, probe) we keep the grand sums S, the sum of squared batch sums
+    A = sum_b s_b^2 and Q = sum_b n_b s_b (n_b: windows in batch b, the same for
+    every probe), which give the weighted batch-means variance at the end
+    (:func:`simulator.estimators.batch_means`).
+    """
+    K = est.shape[1]
+    P = est.shape[2]
+    for k in range(K):
+        nb_ = kstat[NB_CUR, k]
+        if nb_ == 0:
+            continue
+        for p in range(P):
+            e = est[BER, k, p]
+            r = est[BRR, k, p]
+            est[SER, k, p] += e
+            est[SRR, k, p] += r
+            est[SRI, k, p] += est[BRI, k, p]
+            est[AE, k, p] += e * e
+            est[AR, k, p] += r * r
+            est[QE, k, p] += nb_ * e
+            est[QR, k, p] += nb_ * r
+            est[BER, k, p] = 0.0
+            est[BRR, k, p] = 0.0
+            est[BRI, k, p] = 0.0
+        kstat[N2, k] += nb_ * nb_
+        kstat[NTOT, k] += nb_
+        kstat[NBAT, k] += 1.0
+        kstat[NB_CUR, k] = 0.0
+
+
+@nb.njit(cache=True)
+def reconstruct_and_estimate(sample_t, sample_k, sample_j, n, t_prev, phi, eps, cnt, dE, dP, dC,
+                             stride, est, cnt1, cnt2, kstat, batch, t_batch, n_batches,
+                             traj_p, traj_eps0, energy):
+    """Walk the chunk's samples in time order.
+
+    At each sample b: phi += eps*(t_b - t_{b-1}) + dP[b]; eps += dE[b];
+    own-change count += dC[b]. Then, if the sample is point j of the half-tau grid
+    of tau_k, shift the stored phases and, when a window (t0, t0+tau/2, t0+tau)
+    completes, accumulate for every probe
+        echo   S exp(i[phi(t0+tau) - 2 phi(t0+tau/2) + phi(t0)])
+        ramsey S exp(i[phi(t0+tau) - phi(t0)])
+    (the echo is real by time-reversal symmetry of the stationary chains, so only
+    its real part is accumulated; the Ramsey signal keeps both parts).
+    with S = 1 iff the probe's own occupation did not change in [t0, t0+tau]
+    (own-change counts equal). Trajectory samples record eps0 + eps.
+    ``batch[0]`` is the current batch index; batches are consecutive stretches of
+    t_batch in simulated time (by window completion time).
+    Returns the time of the last sample.
+    """
+    P = phi.shape[0]
+    for b in range(n):
+        tb = sample_t[b]
+        # batch boundary crossed: close the batch before counting this sample's windows
+        while batch[0] < n_batches - 1 and tb >= (batch[0] + 1) * t_batch:
+            flush_batch(est, kstat)
+            batch[0] += 1
+        dt = tb - t_prev
+        for p in range(P):
+            phi[p] += eps[p] * dt + dP[b, p]
+            eps[p] += dE[b, p]
+            cnt[p] += dC[b, p]
+            dP[b, p] = 0.0
+            dE[b, p] = 0.0
+            dC[b, p] = 0
+        t_prev = tb
+        k = sample_k[b]
+        if k >= 0:
+            j = sample_j[b]
+            c = stride[k]
+            complete = j >= 2 and (j - 2) % c == 0
+            for p in range(P):
+                if complete and cnt[p] == cnt2[k, p]:
+                    ph = phi[p]
+                    pe = ph - 2.0 * est[PH1, k, p] + est[PH2, k, p]
+                    pr = ph - est[PH2, k, p]
+                    est[BER, k, p] += math.cos(pe)
+                    est[BRR, k, p] += math.cos(pr)
+                    est[BRI, k, p] += math.sin(pr)
+                est[PH2, k, p] = est[PH1, k, p]
+                est[PH1, k, p] = phi[p]
+                cnt2[k, p] = cnt1[k, p]
+                cnt1[k, p] = cnt[p]
+            if complete:
+                kstat[NB_CUR, k] += 1.0
+        elif k == TAG_TRAJECTORY:
+            m = sample_j[b]
+            for i in range(traj_p.shape[0]):
+                energy[i, m] = traj_eps0[i] + eps[traj_p[i]]
+    return t_prev
