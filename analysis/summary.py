@@ -1,0 +1,52 @@
+"""Text summary of a run: measured linewidths against exact and mean-field values."""
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+import simulator
+
+from .compare import exact_signals, zscores
+
+
+def median_with_error(x: np.ndarray, n_boot: int = 400, seed: int = 0) -> tuple[float, float]:
+    """Median over finite entries and its bootstrap standard error (fixed seed)."""
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return np.nan, np.nan
+    rng = np.random.default_rng(seed)
+    boots = np.median(rng.choice(x, size=(n_boot, x.size), replace=True), axis=1)
+    return float(np.median(x)), float(boots.std(ddof=1)) if x.size > 1 else np.nan
+
+
+def summarize(ds: xr.Dataset, exact: bool = True) -> str:
+    model = simulator.model_from_dataset(ds)
+    tau = ds["tau"].values
+    lines = []
+    g1 = ds["gamma1"].values
+    lines.append(f"kind={model.kind}  d={model.d}  L={model.L}  M={model.M}  n_tr={model.n_tr}  "
+                 f"Gamma1 in [{g1.min():.3g}, {g1.max():.3g}]  cutoff={model.cutoff:.3g}  "
+                 f"probes={ds.sizes['probe']}  events={int(ds['n_events'])}")
+    med, err = median_with_error(ds["gamma2_echo"].values)
+    lines.append(f"{'quantity':44s} {'value':>12s} {'error':>10s}")
+    lines.append(f"{'typical Gamma2, echo (median over probes)':44s} {med:12.5g} {err:10.2g}")
+    lines.append(f"{'Gamma2 of the probe-averaged echo':44s} {float(ds['gamma2_echo_of_mean']):12.5g}")
+    medr, errr = median_with_error(ds["gamma2_ramsey"].values)
+    lines.append(f"{'typical Gamma2*, Ramsey':44s} {medr:12.5g} {errr:10.2g}")
+    g1_typ = float(np.median(g1[ds["probe_dot"].values]))
+    lines.append(f"{'Eq. 12 estimate n_tr G1 log^d(gamma/(n_tr G1))':44s} "
+                 f"{simulator.model.gamma2_estimate(model.n_tr, g1_typ, model.config['couplings']['gamma'], model.d):12.5g}")
+    if exact and (model.kind == "flip" or model.M <= 8):
+        ref = exact_signals(ds, model)
+        g2x = simulator.crossing_rate(tau, ref["echo"])
+        lines.append(f"{'typical Gamma2, exact product':44s} {np.nanmedian(g2x):12.5g}")
+        lines.append(f"{'Gamma2 of the averaged exact echo':44s} "
+                     f"{float(simulator.crossing_rate(tau, np.nanmean(ref['echo'], axis=0))):12.5g}")
+        for name in ("echo", "ramsey"):
+            z = zscores(ds, ref, name)
+            zf = z[np.isfinite(z)]
+            if zf.size:
+                lines.append(f"{name:6s} vs exact: {zf.size} points, mean z^2 = {np.mean(zf**2):.3f}, "
+                             f"max |z| = {np.abs(zf).max():.2f}, |z|>3: {np.mean(np.abs(zf) > 3):.2%}")
+    return "\n".join(lines)

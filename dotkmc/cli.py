@@ -1,0 +1,172 @@
+"""The ``dotkmc`` command (SPEC §8).
+
+    dotkmc run CONFIG [-o OUT.nc] [--set table.key=value ...]
+    dotkmc resume CHECKPOINT [-o OUT.nc]
+    dotkmc analyze RESULT.nc
+    dotkmc plot RESULT.nc [-o PLOT.png]
+    dotkmc meanfield {solve,figures} ...
+    dotkmc config [CONFIG] [--set ...]      (validate and print the resolved config)
+
+User errors (bad config keys or values, missing files) print one line naming the
+problem and exit with status 2; they never print a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+class UserError(Exception):
+    pass
+
+
+def _default_output(config_path: str) -> Path:
+    return Path("results") / (Path(config_path).stem + ".nc")
+
+
+def cmd_run(args) -> int:
+    import simulator
+
+    cfg = simulator.load_config(args.config, args.set)
+    out = Path(args.output) if args.output else _default_output(args.config)
+    ds = simulator.run(cfg, output=out, checkpoint=args.checkpoint, progress=False if args.quiet else None)
+    _report(ds, out)
+    if not args.no_plot:
+        from analysis.plots import plot_run
+
+        png = plot_run(ds, out.with_suffix(".png"), exact=not args.no_exact)
+        print(f"plot:   {png}")
+    return 0
+
+
+def cmd_resume(args) -> int:
+    import simulator
+
+    ckpt = Path(args.checkpoint)
+    if not ckpt.exists():
+        raise UserError(f"checkpoint {str(ckpt)!r} does not exist")
+    ds = simulator.resume(ckpt, output=args.output, progress=False if args.quiet else None)
+    out = args.output or "(path stored in the checkpoint)"
+    _report(ds, out)
+    return 0
+
+
+def _report(ds, out) -> None:
+    print(f"result: {out}")
+    print(f"events: {int(ds['n_events'])}   wall: {ds.attrs['wall_time']:.2f} s   "
+          f"({int(ds['n_events']) / max(ds.attrs['wall_time'], 1e-9):.3g} events/s)")
+    print(f"typical Gamma2 (echo) = {float(ds['gamma2_echo_typical']):.4g}   "
+          f"Gamma2 of probe-averaged echo = {float(ds['gamma2_echo_of_mean']):.4g}   "
+          f"typical Gamma2* (Ramsey) = {float(ds['gamma2_ramsey_typical']):.4g}")
+
+
+def _open(path):
+    import xarray as xr
+
+    p = Path(path)
+    if not p.exists():
+        raise UserError(f"result file {str(p)!r} does not exist")
+    return xr.load_dataset(p)
+
+
+def cmd_analyze(args) -> int:
+    from analysis.summary import summarize
+
+    print(summarize(_open(args.result), exact=not args.no_exact))
+    return 0
+
+
+def cmd_plot(args) -> int:
+    from analysis.plots import plot_run
+
+    out = args.output or str(Path(args.result).with_suffix(".png"))
+    print(plot_run(_open(args.result), out, exact=not args.no_exact))
+    return 0
+
+
+def cmd_config(args) -> int:
+    import simulator
+
+    if args.schema:
+        print(simulator.describe_schema())
+        return 0
+    print(simulator.load_config(args.config, args.set).to_toml(), end="")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dotkmc",
+        description="Exact kinetic Monte Carlo of coupled quantum dots: spectral diffusion, "
+                    "emergent linewidths, and the mean-field theory of nearly-MBL metals.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("run", help="run one simulation from a TOML config",
+                       description="Run one simulation; writes a netCDF result and a PNG plot of the echo decays.")
+    p.add_argument("config", help="TOML configuration file")
+    p.add_argument("-o", "--output", help="netCDF output (default results/<config name>.nc)")
+    p.add_argument("--set", action="append", default=[], metavar="TABLE.KEY=VALUE",
+                   help="override a config value (repeatable), e.g. --set dynamics.gamma1=1e-3")
+    p.add_argument("--checkpoint", help="checkpoint path (default <output>.ckpt)")
+    p.add_argument("--no-plot", action="store_true", help="do not write the PNG plot")
+    p.add_argument("--no-exact", action="store_true", help="do not draw the exact curves on the plot")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("resume", help="continue an interrupted run from its checkpoint",
+                       description="Continue a run from its checkpoint; the result is bit-identical to "
+                                   "an uninterrupted run.")
+    p.add_argument("checkpoint", help="checkpoint file written by 'dotkmc run' (<output>.ckpt)")
+    p.add_argument("-o", "--output", help="netCDF output (default: the run's own output path)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_resume)
+
+    p = sub.add_parser("analyze", help="summarise a result against exact and mean-field predictions",
+                       description="Print a comparison of the measured linewidths with the exact "
+                                   "product (SPEC §5) and mean-field predictions (SPEC §6.2).")
+    p.add_argument("result", help="netCDF result of 'dotkmc run'")
+    p.add_argument("--no-exact", action="store_true", help="skip the exact reference (faster)")
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("plot", help="plot echo/Ramsey decays and a trajectory of a result",
+                       description="Plot the echo and Ramsey decays of a result (with exact curves) to PNG.")
+    p.add_argument("result", help="netCDF result")
+    p.add_argument("-o", "--output", help="PNG path (default: beside the result)")
+    p.add_argument("--no-exact", action="store_true", help="do not draw exact curves")
+    p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("config", help="validate a config and print it resolved, or list every key",
+                       description="Validate a configuration and print it with every default filled in.")
+    p.add_argument("config", nargs="?", help="TOML configuration (default: all defaults)")
+    p.add_argument("--set", action="append", default=[], metavar="TABLE.KEY=VALUE")
+    p.add_argument("--schema", action="store_true", help="list every key, its default and allowed values")
+    p.set_defaults(func=cmd_config)
+
+    try:
+        from analysis.meanfield import cli as mf_cli
+    except ImportError:  # the mean-field module is optional for the simulator
+        mf_cli = None
+    if mf_cli is not None:
+        mf_cli.add_parser(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from simulator.config import ConfigError
+
+    try:
+        return int(args.func(args) or 0)
+    except (ConfigError, UserError) as exc:
+        print(f"dotkmc: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("dotkmc: interrupted (the last checkpoint, if any, can be resumed)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
