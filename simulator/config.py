@@ -96,7 +96,9 @@ def choice(*options: str) -> Callable:
 def probes_field(key, v):
     if v == "all":
         return v
-    return integer(1)(key, v)
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        _fail(key, v, probes_field.allowed)
+    return int(v)
 
 
 probes_field.allowed = "an integer >= 1 or 'all'"
