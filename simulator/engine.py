@@ -16,12 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from .config import Config, load_config
+import numba
+
 from .kernel import (FLIP, HOP, N_EST, advance_dots, bucket_index, flush_batch, init_dots, initial_energies,
-                     reconstruct_and_estimate, reverse_rows)
+                     reconstruct_and_estimate, relevance, reverse_rows)
 from .model import Model, build_model
 from .schedule import build_schedule
 
-# samples x probes held per chunk (dE, dP, dC: 20 bytes each)
+# samples x probes held per chunk (dEP, dC: 20 bytes each)
 CHUNK_SAMPLE_ENTRIES = 4_000_000
 CHUNK_EVENTS = 4_000_000
 
@@ -40,9 +42,12 @@ class Simulation:
     chunk_time : simulated time per chunk (default: sized from memory and event
         budgets). It changes only how often control returns to Python: the result
         is bit-identical for any value.
+    threads : blocks of dots advanced in parallel (default: numba's thread count,
+        i.e. NUMBA_NUM_THREADS or the number of cores). Bit-identical for any value.
     """
 
-    def __init__(self, config: Config, gamma1=None, probes=None, chunk_time: float | None = None):
+    def __init__(self, config: Config, gamma1=None, probes=None, chunk_time: float | None = None,
+                 threads: int | None = None):
         self.config = config
         self.model: Model = build_model(config, gamma1=gamma1, probes=probes)
         m = self.model
@@ -107,11 +112,25 @@ class Simulation:
                 chunk_time = min(chunk_time, CHUNK_EVENTS / self.event_rate)
         self.chunk_time = float(chunk_time)
         self._alloc(64)
+        self.set_threads(threads)
+
+    def set_threads(self, threads: int | None) -> None:
+        """Partition the dots into ``threads`` contiguous blocks (see kernel.advance_dots)."""
+        m = self.model
+        T = max(1, min(int(threads or numba.get_num_threads()), m.n_dots))
+        edges = np.linspace(0, m.n_dots, T + 1).round().astype(np.int64)
+        self.dot_lo, self.dot_hi = edges[:-1].copy(), edges[1:].copy()
+        pdot = m.probe_dot
+        self.probe_lo = np.searchsorted(pdot, self.dot_lo).astype(np.int64)
+        self.probe_hi = np.searchsorted(pdot, self.dot_hi).astype(np.int64)
+        self.relevant = np.zeros((T, m.n_dots), dtype=np.uint8)
+        relevance(m.n_dots, m.M, self.rev_ptr, self.rev_probe, self.probe_of, self.dot_lo, self.dot_hi,
+                  self.probe_lo, self.probe_hi, self.relevant)
+        self.threads = T
 
     # ------------------------------------------------------------------
     def _alloc(self, n: int) -> None:
-        self.dE = np.zeros((n, self.P))
-        self.dP = np.zeros((n, self.P))
+        self.dEP = np.zeros((n, self.P, 2))
         self.dC = np.zeros((n, self.P), dtype=np.int32)
 
     @property
@@ -125,15 +144,20 @@ class Simulation:
         t_b = self.schedule.boundary_after(self.t + self.chunk_time)
         ts, ks, js = self.schedule.samples(self.t, t_b)
         n = ts.shape[0]
-        if n > self.dE.shape[0]:
-            self._alloc(max(n, 2 * self.dE.shape[0]))
+        if n > self.dEP.shape[0]:
+            self._alloc(max(n, 2 * self.dEP.shape[0]))
         buckets = np.empty(2 * n + 1, dtype=np.int64)
         bucket_index(ts, n, self.t, buckets)
+        if self.threads > 1:   # start-of-chunk state, read by blocks re-simulating their halo dots
+            snap = (self.rng.copy(), self.occ.copy(), self.perm.copy(), self.t_next.copy())
+        else:
+            snap = (self.rng, self.occ, self.perm, self.t_next)
         ev = advance_dots(self.kind_code, self.model.M, self.n_part, self.rates, self.rng, self.occ,
-                          self.perm, self.t_next, self.events, self.rev_ptr, self.rev_probe, self.rev_U,
-                          self.probe_of, ts, n, self.t, buckets, self.dE, self.dP, self.dC)
-        self.t = reconstruct_and_estimate(ts, ks, js, n, self.t, self.phi, self.eps, self.cnt, self.dE,
-                                          self.dP, self.dC, self.schedule.stride, self.est, self.cnt1,
+                          self.perm, self.t_next, self.events, *snap, self.relevant, self.dot_lo, self.dot_hi,
+                          self.probe_lo, self.probe_hi, self.rev_ptr, self.rev_probe, self.rev_U,
+                          self.probe_of, ts, n, self.t, buckets, self.dEP, self.dC)
+        self.t = reconstruct_and_estimate(ts, ks, js, n, self.t, self.phi, self.eps, self.cnt, self.dEP,
+                                          self.dC, self.schedule.stride, self.est, self.cnt1,
                                           self.cnt2, self.kstat, self.batch, self.t_batch, self.n_batches,
                                           self.traj_p, self.eps0[self.traj_p], self.energy)
         if self.t >= self.t_max:

@@ -13,7 +13,7 @@ A probe p only needs its phase phi_p(t) = int_0^t (eps_p - eps0_p) dt' at the
 exact: an event at t_e that changes level j by dn (+-1) shifts eps_p by
 w = U_pj dn and adds w (t_s - t_e) to phi_p at the next sample time t_s. The
 dot pass therefore only *bins* each event's contribution into the interval
-between consecutive sample times (dE, dP, and dC for the probe's own changes);
+between consecutive sample times (dEP = (dE, dP), and dC for the probe's own changes);
 :func:`reconstruct_and_estimate` then walks the samples in time order and
 rebuilds (phi, eps, own-change count) exactly.
 
@@ -157,8 +157,9 @@ def _bin_of(sample_t, n, t, t_a, inv_width, buckets):
 
 
 @nb.njit(inline="always", cache=True)
-def _deposit(l, dn, t, rev_ptr, rev_probe, rev_U, probe_of, sample_t, n, t_a, inv_width, buckets,
-             dE, dP, dC):
+def _deposit(l, dn, t, plo, phi, rev_ptr, rev_probe, rev_U, probe_of, sample_t, n, t_a, inv_width, buckets,
+             dEP, dC):
+    """Bin the effect of level l changing by dn at time t on the probes in [plo, phi)."""
     q0 = rev_ptr[l]
     q1 = rev_ptr[l + 1]
     pl = probe_of[l]
@@ -168,73 +169,135 @@ def _deposit(l, dn, t, rev_ptr, rev_probe, rev_U, probe_of, sample_t, n, t_a, in
     lead = sample_t[b] - t
     for q in range(q0, q1):
         p = rev_probe[q]
+        if p < plo or p >= phi:
+            continue
         w = rev_U[q] * dn
-        dE[b, p] += w
-        dP[b, p] += w * lead
-    if pl >= 0:
+        dEP[b, p, 0] += w
+        dEP[b, p, 1] += w * lead
+    if pl >= plo and pl < phi:
         dC[b, pl] += 1
 
 
-@nb.njit(cache=True)
-def advance_dots(kind, M, n_part, rates, rng, occ, perm, t_next, events,
-                 rev_ptr, rev_probe, rev_U, probe_of, sample_t, n, t_a, buckets, dE, dP, dC):
+@nb.njit(inline="always", cache=True)
+def _run_dot(I, kind, M, n_part, R, t, s0, s1, occ, perm, base, plo, phi, rev_ptr, rev_probe, rev_U,
+             probe_of, sample_t, n, t_a, inv_width, buckets, dEP, dC):
+    """All events of dot I before sample_t[n-1], from state (t, s0, s1) and the dot's
+    occupations/permutation stored at occ[base:base+M], perm[base:base+M]."""
+    t_end = sample_t[n - 1]
+    lev0 = I * M
+    cnt = 0
+    while t < t_end:
+        if kind == FLIP:
+            x, s0, s1 = xoro_next(s0, s1)
+            a = int(to_unit(x) * M)
+            if a >= M:
+                a = M - 1
+            dn = 1.0 - 2.0 * occ[base + a]
+            occ[base + a] = 1 - occ[base + a]
+            _deposit(lev0 + a, dn, t, plo, phi, rev_ptr, rev_probe, rev_U, probe_of, sample_t, n, t_a,
+                     inv_width, buckets, dEP, dC)
+        else:
+            x, s0, s1 = xoro_next(s0, s1)
+            a = int(to_unit(x) * n_part)
+            if a >= n_part:
+                a = n_part - 1
+            x, s0, s1 = xoro_next(s0, s1)
+            b = n_part + int(to_unit(x) * (M - n_part))
+            if b >= M:
+                b = M - 1
+            la = perm[base + a]
+            lb = perm[base + b]
+            perm[base + a] = lb
+            perm[base + b] = la
+            occ[base + la] = 0
+            occ[base + lb] = 1
+            _deposit(lev0 + la, -1.0, t, plo, phi, rev_ptr, rev_probe, rev_U, probe_of, sample_t, n, t_a,
+                     inv_width, buckets, dEP, dC)
+            _deposit(lev0 + lb, 1.0, t, plo, phi, rev_ptr, rev_probe, rev_U, probe_of, sample_t, n, t_a,
+                     inv_width, buckets, dEP, dC)
+        cnt += 1
+        x, s0, s1 = xoro_next(s0, s1)
+        t += -math.log1p(-to_unit(x)) / R
+    return t, s0, s1, cnt
+
+
+@nb.njit(parallel=True, cache=True)
+def advance_dots(kind, M, n_part, rates, rng, occ, perm, t_next, events, snap_rng, snap_occ, snap_perm,
+                 snap_t_next, relevant, dot_lo, dot_hi, probe_lo, probe_hi,
+                 rev_ptr, rev_probe, rev_U, probe_of, sample_t, n, t_a, buckets, dEP, dC):
     """Advance every dot through all its events before ``sample_t[n-1]``.
 
     flip: each event toggles one uniformly chosen level of the dot (rate M*Gamma1).
     hop: each event moves a particle from a uniformly chosen occupied level to a
     uniformly chosen empty one (rate n(M-n)*Gamma1; every ordered pair at Gamma1).
-    Event contributions are binned into dE, dP, dC (see module docstring).
-    Returns the number of events.
+    Event contributions are binned into dEP, dC (see module docstring).
+
+    Threads: block t owns dots [dot_lo[t], dot_hi[t]) and the probes on them,
+    [probe_lo[t], probe_hi[t]). It walks, in increasing dot order, every dot that
+    is ``relevant[t]`` -- its own dots (advanced in place) and the other dots
+    coupled to its probes (re-simulated from the start-of-chunk snapshot in a
+    scratch copy, results discarded). Each dot's events come from its own stream,
+    so the re-simulation is the same history, and every (bin, probe) cell is
+    summed by one thread in dot order: the result is bit-identical for any number
+    of blocks. Returns the number of events.
     """
+    T = relevant.shape[0]
+    totals = np.zeros(T, dtype=np.int64)
     t_end = sample_t[n - 1]
     inv_width = (buckets.shape[0] - 1) / (t_end - t_a)
-    total = 0
-    for I in range(rates.shape[0]):
-        t = t_next[I]
-        if t >= t_end:
-            continue
-        R = rates[I]
-        s0 = rng[I, 0]
-        s1 = rng[I, 1]
-        base = I * M
-        cnt = 0
-        while t < t_end:
-            if kind == FLIP:
-                x, s0, s1 = xoro_next(s0, s1)
-                a = int(to_unit(x) * M)
-                if a >= M:
-                    a = M - 1
-                l = base + a
-                dn = 1.0 - 2.0 * occ[l]
-                occ[l] = 1 - occ[l]
-                _deposit(l, dn, t, rev_ptr, rev_probe, rev_U, probe_of, sample_t, n, t_a, inv_width, buckets, dE, dP, dC)
+    for blk in nb.prange(T):
+        s_occ = np.empty(M, dtype=occ.dtype)
+        s_perm = np.empty(M, dtype=perm.dtype)
+        plo = probe_lo[blk]
+        phi = probe_hi[blk]
+        for I in range(rates.shape[0]):
+            if not relevant[blk, I]:
+                continue
+            own = I >= dot_lo[blk] and I < dot_hi[blk]
+            if own:
+                t = t_next[I]
+                if t >= t_end:
+                    continue
+                t, s0, s1, cnt = _run_dot(I, kind, M, n_part, rates[I], t, rng[I, 0], rng[I, 1], occ, perm,
+                                          I * M, plo, phi, rev_ptr, rev_probe, rev_U, probe_of, sample_t, n,
+                                          t_a, inv_width, buckets, dEP, dC)
+                t_next[I] = t
+                rng[I, 0] = s0
+                rng[I, 1] = s1
+                events[I] += cnt
+                totals[blk] += cnt
             else:
-                x, s0, s1 = xoro_next(s0, s1)
-                a = int(to_unit(x) * n_part)
-                if a >= n_part:
-                    a = n_part - 1
-                x, s0, s1 = xoro_next(s0, s1)
-                b = n_part + int(to_unit(x) * (M - n_part))
-                if b >= M:
-                    b = M - 1
-                la = base + perm[base + a]
-                lb = base + perm[base + b]
-                tmp = perm[base + a]
-                perm[base + a] = perm[base + b]
-                perm[base + b] = tmp
-                occ[la] = 0
-                occ[lb] = 1
-                _deposit(la, -1.0, t, rev_ptr, rev_probe, rev_U, probe_of, sample_t, n, t_a, inv_width, buckets, dE, dP, dC)
-                _deposit(lb, 1.0, t, rev_ptr, rev_probe, rev_U, probe_of, sample_t, n, t_a, inv_width, buckets, dE, dP, dC)
-            cnt += 1
-            x, s0, s1 = xoro_next(s0, s1)
-            t += -math.log1p(-to_unit(x)) / R
-        t_next[I] = t
-        rng[I, 0] = s0
-        rng[I, 1] = s1
-        events[I] += cnt
-        total += cnt
-    return total
+                t = snap_t_next[I]
+                if t >= t_end:
+                    continue
+                for a in range(M):
+                    s_occ[a] = snap_occ[I * M + a]
+                    s_perm[a] = snap_perm[I * M + a]
+                _run_dot(I, kind, M, n_part, rates[I], t, snap_rng[I, 0], snap_rng[I, 1], s_occ, s_perm, 0,
+                         plo, phi, rev_ptr, rev_probe, rev_U, probe_of, sample_t, n, t_a, inv_width, buckets,
+                         dEP, dC)
+    return totals.sum()
+
+
+@nb.njit(cache=True)
+def relevance(n_dots, M, rev_ptr, rev_probe, probe_of, dot_lo, dot_hi, probe_lo, probe_hi, relevant):
+    """relevant[t, I] = 1 if dot I is in block t or one of its levels moves a probe of block t."""
+    T = relevant.shape[0]
+    for t in range(T):
+        for I in range(n_dots):
+            if I >= dot_lo[t] and I < dot_hi[t]:
+                relevant[t, I] = 1
+                continue
+            hit = 0
+            for l in range(I * M, I * M + M):
+                for q in range(rev_ptr[l], rev_ptr[l + 1]):
+                    p = rev_probe[q]
+                    if p >= probe_lo[t] and p < probe_hi[t]:
+                        hit = 1
+                        break
+                if hit:
+                    break
+            relevant[t, I] = hit
 
 
 # ---------------------------------------------------------------------------
@@ -275,7 +338,7 @@ def flush_batch(est, kstat):
 
 
 @nb.njit(cache=True)
-def reconstruct_and_estimate(sample_t, sample_k, sample_j, n, t_prev, phi, eps, cnt, dE, dP, dC,
+def reconstruct_and_estimate(sample_t, sample_k, sample_j, n, t_prev, phi, eps, cnt, dEP, dC,
                              stride, est, cnt1, cnt2, kstat, batch, t_batch, n_batches,
                              traj_p, traj_eps0, energy):
     """Walk the chunk's samples in time order.
@@ -303,11 +366,11 @@ def reconstruct_and_estimate(sample_t, sample_k, sample_j, n, t_prev, phi, eps, 
             batch[0] += 1
         dt = tb - t_prev
         for p in range(P):
-            phi[p] += eps[p] * dt + dP[b, p]
-            eps[p] += dE[b, p]
+            phi[p] += eps[p] * dt + dEP[b, p, 1]
+            eps[p] += dEP[b, p, 0]
             cnt[p] += dC[b, p]
-            dP[b, p] = 0.0
-            dE[b, p] = 0.0
+            dEP[b, p, 0] = 0.0
+            dEP[b, p, 1] = 0.0
             dC[b, p] = 0
         t_prev = tb
         k = sample_k[b]

@@ -2,6 +2,9 @@
 
 Run:  python tests/benchmarks/bench_events.py [case ...]   (cases: a b c, default all)
 
+Every case is measured with one thread (one core) and with two (both cores of
+the reference machine); results are bit-identical, only the speed differs.
+
 Each case builds the model, runs a short warm-up (numba compile, cached), then
 times ``Simulation.step`` over the whole run on one core and reports
 events/s, the set-up time, and the process's peak resident memory.
@@ -33,17 +36,17 @@ CASES = {
 }
 
 
-def measure(raw: dict) -> dict:
+def measure(raw: dict, threads: int = 1) -> dict:
     cfg = S.load_config(raw)
     t0 = time.perf_counter()
-    sim = Simulation(cfg)
+    sim = Simulation(cfg, threads=threads)
     setup = time.perf_counter() - t0
     t0 = time.perf_counter()
     while not sim.finished:
         sim.step()
     wall = time.perf_counter() - t0
     ev = sim.n_events
-    return {"events": ev, "seconds": round(wall, 3), "events_per_s": ev / wall, "setup_s": round(setup, 2),
+    return {"threads": sim.threads, "events": ev, "seconds": round(wall, 3), "events_per_s": ev / wall, "setup_s": round(setup, 2),
             "probes": sim.P, "levels": sim.model.n_levels, "cutoff": sim.model.cutoff,
             "neighbours_per_probe": float(np.diff(sim.model.coupling_rows().ptr).mean()),
             "t0_spacing": sim.resolved["t0_spacing"],
@@ -65,7 +68,8 @@ def main(argv):
                 raw = {**CASES["a"], "couplings": {"cutoff": rc}}
                 print(json.dumps({"case": f"a/cutoff={rc}", **measure(raw)}), flush=True)
             continue
-        print(json.dumps({"case": name, **measure(CASES[name])}), flush=True)
+        for threads in (1, 2):
+            print(json.dumps({"case": name, **measure(CASES[name], threads)}), flush=True)
 
 
 if __name__ == "__main__":
