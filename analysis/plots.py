@@ -63,3 +63,28 @@ def plot_run(ds: xr.Dataset, path: str | Path, exact: bool = True, max_probes: i
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def plot_loop(hist: xr.Dataset, path: str | Path) -> Path:
+    """Self-consistent loop: Gamma1 and Gamma2 against iteration (median over dots),
+    and the final profiles against position."""
+    path = Path(path)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    it = hist["iteration"].values
+    for name, style in (("gamma1", "o-"), ("gamma2", "s-")):
+        v = hist[name].values
+        axes[0].plot(it, np.median(v, axis=1), style, label=f"median {name}")
+    axes[0].set_yscale("log")
+    axes[0].set_xlabel("iteration")
+    axes[0].set_title(f"loop ({hist.attrs.get('law', '')}): {hist.attrs.get('status', '')}", fontsize=10)
+    axes[0].legend()
+    x = np.arange(hist.sizes["dot"])
+    axes[1].semilogy(x, np.maximum(hist["gamma1_next"].values[-1], 1e-300), "o-", ms=3, label=r"$\Gamma_1$ (final)")
+    axes[1].semilogy(x, np.maximum(hist["gamma2"].values[-1], 1e-300), "s-", ms=3, label=r"$\Gamma_2$ (last measured)")
+    axes[1].set_xlabel("dot index")
+    axes[1].legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -5,6 +5,7 @@
     dotkmc analyze RESULT.nc
     dotkmc plot RESULT.nc [-o PLOT.png]
     dotkmc meanfield {solve,figures} ...
+    dotkmc selfconsistent CONFIG [-o OUTDIR]
     dotkmc config [CONFIG] [--set ...]      (validate and print the resolved config)
 
 User errors (bad config keys or values, missing files) print one line naming the
@@ -85,6 +86,19 @@ def cmd_plot(args) -> int:
     return 0
 
 
+def cmd_selfconsistent(args) -> int:
+    import simulator
+    from analysis.closure import run_loop
+    from analysis.plots import plot_loop
+
+    cfg = simulator.load_config(args.config, args.set)
+    outdir = Path(args.output) if args.output else Path("results") / (Path(args.config).stem + ".loop")
+    hist = run_loop(cfg, outdir, progress=False, log=None if args.quiet else print)
+    print(f"status: {hist.attrs['status']} after {hist.sizes['iteration']} iterations; history: {outdir / 'history.nc'}")
+    print(f"plot:   {plot_loop(hist, outdir / 'history.png')}")
+    return 0 if hist.attrs["status"] in ("converged", "collapsed") else 1
+
+
 def cmd_config(args) -> int:
     import simulator
 
@@ -136,6 +150,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="PNG path (default: beside the result)")
     p.add_argument("--no-exact", action="store_true", help="do not draw exact curves")
     p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("selfconsistent", help="close the loop: Gamma1 <- Eq. 16/17 <- measured Gamma2",
+                       description="Iterate Gamma1 profile -> simulation -> measured Gamma2 -> new Gamma1 "
+                                   "(Eq. 16 or 17, parameters in [selfconsistent]) until converged within "
+                                   "error bars or collapsed. Every iteration is saved; running again in the "
+                                   "same folder resumes.")
+    p.add_argument("config", help="TOML configuration with a [selfconsistent] table")
+    p.add_argument("-o", "--output", help="output folder (default results/<config name>.loop)")
+    p.add_argument("--set", action="append", default=[], metavar="TABLE.KEY=VALUE")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=cmd_selfconsistent)
 
     p = sub.add_parser("config", help="validate a config and print it resolved, or list every key",
                        description="Validate a configuration and print it with every default filled in.")

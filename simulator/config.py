@@ -157,6 +157,11 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "damping": Field(0.5, number(0, 1, lo_open=True), "weight of the new Gamma1 in each update"),
         "max_iterations": Field(20, integer(1), "iteration limit"),
         "tolerance": Field(2.0, number(0, lo_open=True), "converged when |change| < tolerance * stderr"),
+        "mode": Field("homogeneous", choice("homogeneous", "profile"), "one Gamma1 for all dots (typical Gamma2), or a per-dot profile"),
+        "pin": Field("none", choice("none", "ends"), "ends: Gamma1 held at 0 on both faces of the first axis"),
+        "gamma1_init": Field("auto", number(0, lo_open=True, special=("auto",)), "starting Gamma1 (auto: dynamics.gamma1)"),
+        "flips": Field(2000.0, number(1), "run length per iteration, in flips of the slowest non-zero level"),
+        "floor": Field(1e-12, number(0, lo_open=True), "a profile whose largest Gamma1 falls below floor*gamma has collapsed (insulator)"),
     },
 }
 

@@ -91,6 +91,8 @@ def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    ds = ds.copy()
+    ds.encoding = {}  # encodings inherited from files read earlier (e.g. unlimited dims) do not apply
     try:
         ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4")
         os.replace(tmp, path)

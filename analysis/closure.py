@@ -1,0 +1,233 @@
+"""Closing the loop with simulation (SPEC §7).
+
+The paper closes Gamma2 <- Gamma1 (Eq. 12) with Gamma1 <- Gamma2 (Eqs. 16/17).
+Here the simulator replaces Eq. (12): each iteration runs the kinetic Monte
+Carlo with the current Gamma1 profile, measures Gamma2 (echo), maps it through
+Eq. (16) (Xi log K > 1) or Eq. (17) (Xi log K < 1) to a new Gamma1, and damps:
+
+    log Gamma1 <- (1 - a) log Gamma1 + a log Gamma1_new      (a = selfconsistent.damping)
+
+(geometric damping, since rates span decades; a dot whose new rate is 0 shrinks
+by (1 - a)). Converged when every updated dot changes by less than
+``tolerance`` standard errors of its new value (the measurement's error
+propagated through Eq. 16/17); collapsed (the insulating fixed point
+Gamma = 0) when the largest updated rate falls below ``floor * gamma``.
+
+Every iteration is written atomically as ``iter-NNNN.nc`` in the output folder
+(the simulation's own dataset plus the loop variables); a loop started again in
+the same folder continues after the last iteration on disk, and gives the same
+history as an uninterrupted loop (each iteration's seed is
+SeedSequence([run.seed, iteration])).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import xarray as xr
+
+import simulator
+from simulator.config import Config
+from simulator.model import dot_gamma1
+
+from .meanfield.dot import gamma1_eq16, gamma1_eq17
+
+
+def law(config: Config) -> str:
+    """'16' or '17': forced by selfconsistent.equation, else by Xi log K (> 1: Eq. 16)."""
+    sc = config["selfconsistent"]
+    if sc["equation"] != "auto":
+        return sc["equation"]
+    return "16" if sc["Xi"] * math.log(sc["K"]) > 1 else "17"
+
+
+def gamma1_from_gamma2(gamma2, config: Config) -> np.ndarray:
+    """New Gamma1 from measured Gamma2 by Eq. (16) or (17); 0 where Gamma2 is 0."""
+    sc = config["selfconsistent"]
+    gamma = config["couplings"]["gamma"]
+    g2 = np.asarray(gamma2, dtype=float)
+    out = np.zeros_like(g2)
+    pos = np.isfinite(g2) & (g2 > 0)
+    if pos.any():
+        if law(config) == "16":
+            out[pos] = gamma1_eq16(g2[pos], gamma, sc["delta_m"], sc["Xi"], sc["K"])
+        else:
+            out[pos] = gamma1_eq17(g2[pos], gamma, sc["delta_m"])
+    return out
+
+
+def log_slope(config: Config) -> float:
+    """d ln Gamma1_new / d ln Gamma2 of the update (error propagation)."""
+    if law(config) == "17":
+        return 1.0
+    sc = config["selfconsistent"]
+    return abs(2.0 - sc["Xi"] * math.log(sc["K"]))
+
+
+@dataclass
+class Measurement:
+    gamma2: np.ndarray          # per dot
+    stderr: np.ndarray          # per dot
+    dataset: xr.Dataset | None = None
+
+
+def iteration_seed(seed: int, iteration: int) -> int:
+    return int(np.random.SeedSequence([int(seed), int(iteration)]).generate_state(1, np.uint32)[0])
+
+
+def censored_gamma2(ds: xr.Dataset) -> np.ndarray:
+    """Per-probe Gamma2 with the two censored cases made explicit: 0 when the echo
+    is still above 1/e at tau_max (Gamma2 < 1/tau_max), 1/tau_min when it is
+    already below at tau_min."""
+    g = ds["gamma2_echo"].values.copy()
+    echo = ds["echo"].values
+    e1 = np.exp(-1.0)
+    g[np.isnan(g) & (echo[:, -1] > e1)] = 0.0
+    g[np.isnan(g) & (echo[:, 0] <= e1)] = 1.0 / float(ds["tau"][0])
+    return g
+
+
+def simulate_gamma2(config: Config, gamma1: np.ndarray, iteration: int, progress: bool = False) -> Measurement:
+    """Run the kinetic Monte Carlo at this Gamma1 profile and measure Gamma2 per dot.
+
+    homogeneous: the typical value (median over probes) on every dot, with a
+    bootstrap error. profile: every level is a probe; a dot's Gamma2 is the mean
+    over its levels, its error from the probes' delta-method errors.
+    """
+    sc = config["selfconsistent"]
+    n_dots = gamma1.size
+    pos = gamma1[gamma1 > 0]
+    if pos.size == 0:
+        return Measurement(np.zeros(n_dots), np.zeros(n_dots))
+    values = {"run.t_max": float(sc["flips"] / pos.min()), "run.seed": iteration_seed(config["run"]["seed"], iteration),
+              "run.checkpoint_every": 0.0}
+    if sc["mode"] == "profile":
+        values["run.probes"] = "all"
+    cfg = config.with_values(values)
+    ds = simulator.run(cfg, gamma1=gamma1, progress=progress)
+    g = censored_gamma2(ds)
+    err = ds["gamma2_echo_stderr"].values
+    if sc["mode"] == "homogeneous":
+        from .summary import median_with_error
+
+        med, e = median_with_error(g)
+        return Measurement(np.full(n_dots, med), np.full(n_dots, e), ds)
+    dots = ds["probe_dot"].values
+    cnt = np.bincount(dots, minlength=n_dots)
+    g2 = np.bincount(dots, weights=g, minlength=n_dots) / np.maximum(cnt, 1)
+    e2 = np.sqrt(np.bincount(dots, weights=np.nan_to_num(err, nan=0.0) ** 2, minlength=n_dots)) / np.maximum(cnt, 1)
+    return Measurement(g2, e2, ds)
+
+
+def fixed_mask(config: Config) -> tuple[np.ndarray, np.ndarray]:
+    """(mask of dots whose rate is held fixed, their fixed values): bath dots keep
+    bath.gamma1; with pin = 'ends' both faces of the first axis are held at 0."""
+    lat, dyn = config["lattice"], config["dynamics"]
+    n = lat["L"] ** lat["d"]
+    base = dot_gamma1(config)
+    fixed = np.zeros(n, dtype=bool)
+    if dyn["bath"]["side"] != "none" and dyn["bath"]["width"] > 0:
+        fixed |= base != dyn["gamma1"]
+    values = base.copy()
+    if config["selfconsistent"]["pin"] == "ends":
+        x0 = np.arange(n) % lat["L"]
+        ends = (x0 == 0) | (x0 == lat["L"] - 1)
+        fixed |= ends
+        values[ends] = 0.0
+    return fixed, values
+
+
+def initial_profile(config: Config) -> np.ndarray:
+    fixed, values = fixed_mask(config)
+    g0 = config["selfconsistent"]["gamma1_init"]
+    g0 = config["dynamics"]["gamma1"] if g0 == "auto" else g0
+    prof = np.full(values.shape, float(g0))
+    prof[fixed] = values[fixed]
+    return prof
+
+
+def damped(g: np.ndarray, target: np.ndarray, a: float) -> np.ndarray:
+    out = np.empty_like(g)
+    both = (g > 0) & (target > 0)
+    out[both] = np.exp((1 - a) * np.log(g[both]) + a * np.log(target[both]))
+    zero_t = target <= 0
+    out[zero_t] = (1 - a) * g[zero_t]
+    grow = (g <= 0) & (target > 0)
+    out[grow] = a * target[grow]
+    return out
+
+
+def run_loop(config: Config, outdir: str | Path, measure: Callable | None = None,
+             progress: bool = False, log: Callable[[str], None] | None = None) -> xr.Dataset:
+    """Iterate to the self-consistent Gamma1 profile; returns the history Dataset
+    (dimension ``iteration``) and writes ``history.nc`` beside the iteration files.
+
+    ``measure(config, gamma1, iteration) -> Measurement`` defaults to
+    :func:`simulate_gamma2`; tests replace it by a known function.
+    """
+    measure = measure or (lambda c, g, k: simulate_gamma2(c, g, k, progress))
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    sc = config["selfconsistent"]
+    gamma = config["couplings"]["gamma"]
+    fixed, _ = fixed_mask(config)
+    free = ~fixed
+    text = config.to_toml()
+    history = []
+    for k in range(sc["max_iterations"]):
+        path = outdir / f"iter-{k:04d}.nc"
+        if path.exists():
+            it = xr.load_dataset(path)
+            if it.attrs.get("loop_config") != text:
+                raise simulator.ConfigError(f"{path} belongs to a loop with another configuration; "
+                                            f"use a new output folder")
+            history.append(it)
+            if it.attrs["status"] != "running":
+                break
+            continue
+        g = history[-1]["gamma1_next"].values if history else initial_profile(config)
+        meas = measure(config, g, k)
+        target = gamma1_from_gamma2(meas.gamma2, config)
+        target[fixed] = g[fixed]
+        new = damped(g, target, sc["damping"])
+        new[fixed] = g[fixed]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sigma = target * log_slope(config) * meas.stderr / meas.gamma2
+            z = np.abs(target - g) / sigma
+        zf = z[free & np.isfinite(z)]
+        if free.any() and new[free].max() < sc["floor"] * gamma:
+            status = "collapsed"
+        elif zf.size and zf.max() < sc["tolerance"] and np.isfinite(z[free]).all():
+            status = "converged"
+        elif k == sc["max_iterations"] - 1:
+            status = "max_iterations"
+        else:
+            status = "running"
+        it = xr.Dataset(
+            {"gamma1": (("dot",), g), "gamma2": (("dot",), meas.gamma2), "gamma2_stderr": (("dot",), meas.stderr),
+             "gamma1_target": (("dot",), target), "gamma1_next": (("dot",), new),
+             "max_z": ((), float(zf.max()) if zf.size else np.nan)},
+            attrs={"loop_config": text, "status": status, "iteration": k, "law": law(config)})
+        if meas.dataset is not None:
+            keep = meas.dataset.drop_vars(["gamma1"], errors="ignore").rename(
+                {v: f"sim_{v}" for v in meas.dataset.data_vars if v != "gamma1"})
+            it = it.merge(keep.drop_vars(["dot"], errors="ignore"), compat="override")
+            it.attrs.update({"loop_config": text, "status": status, "iteration": k, "law": law(config)})
+        simulator.write_netcdf(it, path)
+        history.append(it)
+        if log:
+            free_g = g[free] if free.any() else g
+            log(f"iteration {k}: Gamma1 in [{free_g.min():.4g}, {free_g.max():.4g}]  "
+                f"Gamma2 median {np.median(meas.gamma2[free]) if free.any() else np.nan:.4g}  "
+                f"max |change|/sigma = {float(zf.max()) if zf.size else float('nan'):.3g}  -> {status}")
+        if status != "running":
+            break
+    hist = xr.concat([h[["gamma1", "gamma2", "gamma2_stderr", "gamma1_target", "gamma1_next", "max_z"]]
+                      for h in history], dim="iteration")
+    hist = hist.assign_coords(iteration=np.arange(len(history)))
+    hist.attrs = {"config": text, "status": history[-1].attrs["status"], "law": law(config)}
+    simulator.write_netcdf(hist, outdir / "history.nc")
+    return hist

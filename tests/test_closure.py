@@ -1,0 +1,121 @@
+"""The self-consistent loop (SPEC §7) with a known Gamma2(Gamma1) and with the simulator."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.optimize import brentq
+
+import simulator as S
+from analysis.closure import Measurement, run_loop, simulate_gamma2
+
+N_TR, GAMMA = 4, 1.0
+
+
+def eq12(g1, d=1):
+    """Stand-in for the simulation: Gamma2 = n Gamma1 log^d(gamma/(n Gamma1))."""
+    g1 = np.asarray(g1, float)
+    out = np.zeros_like(g1)
+    pos = g1 > 0
+    out[pos] = N_TR * g1[pos] * np.log(GAMMA / (N_TR * g1[pos])) ** d
+    return out
+
+
+def known(config, g1, k):
+    g2 = eq12(g1)
+    return Measurement(g2, 1e-4 * g2)
+
+
+def cfg(**sc):
+    base = {"lattice": {"d": 1, "L": 8, "levels": 4}, "dynamics": {"gamma1": 1e-3},
+            "selfconsistent": {"damping": 1.0, "max_iterations": 300, "tolerance": 1.0, **sc}}
+    return S.load_config(base)
+
+
+def test_eq17_fixed_point(tmp_path):
+    # Xi log K < 1: Gamma1 = Gamma2 gamma/delta_m; fixed point log(gamma/(n G1)) = delta_m/(gamma n)
+    delta = 20.0
+    c = cfg(delta_m=delta, Xi=0.5, K=4.0)
+    hist = run_loop(c, tmp_path, measure=known)
+    assert hist.attrs["status"] == "converged" and hist.attrs["law"] == "17"
+    exact = GAMMA / N_TR * math.exp(-delta / (GAMMA * N_TR))
+    got = float(hist["gamma1_next"][-1, 3])
+    assert got == pytest.approx(exact, rel=5e-4)   # within tolerance x sigma (1e-4) / (1 - slope)
+
+
+def test_eq16_fixed_point_from_above_and_below(tmp_path):
+    Xi, K, delta = 1.0, 6.0, 1000.0   # Xi log K = 1.79 > 1
+    x = Xi * math.log(K)
+
+    def gap(lg1):
+        g1 = math.exp(lg1)
+        return math.log(GAMMA**2 / delta * (eq12(g1) / GAMMA) ** (2 - x)) - lg1
+
+    exact = math.exp(brentq(gap, math.log(1e-12), math.log(0.2)))
+    for start in (exact * 30, exact / 30):
+        c = cfg(delta_m=delta, Xi=Xi, K=K, gamma1_init=start, damping=0.7)
+        hist = run_loop(c, tmp_path / f"s{start:.3g}", measure=known)
+        assert hist.attrs["status"] == "converged"
+        assert float(hist["gamma1_next"][-1, 0]) == pytest.approx(exact, rel=5e-4)
+
+
+def test_pinned_chain_collapses_below_critical_coupling(tmp_path):
+    """With a linear stand-in Gamma2(I) = sum over the chain of Gamma1 (every level
+    sensitive to every flip), Eq. 17 gives Gamma1' = (gamma/delta) S Gamma1: the
+    metal survives only if the largest eigenvalue of (gamma/delta) S exceeds 1."""
+    L = 8
+
+    def linear(config, g1, k):
+        g2 = np.full(L, min(N_TR * g1.sum(), 0.3))  # saturates: the metal has a finite fixed point
+        return Measurement(g2, 1e-4 * np.maximum(g2, 1e-300))
+
+    interior = L - 2                      # pinned ends carry no rate
+    critical = 1.0 / (N_TR * interior)    # gamma/delta at which the growth factor is 1
+    for ratio, expect in ((0.8 * critical, "collapsed"), (1.25 * critical, "converged")):
+        c = cfg(delta_m=GAMMA / ratio, Xi=0.5, K=4.0, pin="ends", floor=1e-12)
+        c = c.with_values({"lattice.boundary": "open", "selfconsistent.mode": "profile"})
+        hist = run_loop(c, tmp_path / f"r{ratio:.4g}", measure=linear)
+        assert hist.attrs["status"] == expect
+        assert float(hist["gamma1_next"][-1, 0]) == 0.0
+
+
+def test_interrupted_loop_resumes_to_the_same_history(tmp_path):
+    c = cfg(delta_m=20.0, Xi=0.5, K=4.0, damping=0.5)
+    full = run_loop(c, tmp_path / "full", measure=known)
+
+    class Killed(Exception):
+        pass
+
+    def dies_at_5(config, g1, k):
+        if k == 5:
+            raise Killed
+        return known(config, g1, k)
+
+    with pytest.raises(Killed):
+        run_loop(c, tmp_path / "part", measure=dies_at_5)
+    assert len(list((tmp_path / "part").glob("iter-*.nc"))) == 5
+    resumed = run_loop(c, tmp_path / "part", measure=known)
+    for v in full.data_vars:
+        np.testing.assert_array_equal(full[v].values, resumed[v].values)
+
+
+def test_loop_with_the_simulator(tmp_path):
+    """Two real iterations on a small chain: per-dot Gamma2 measured, Eq. 17 applied,
+    history saved; rerunning the same folder recomputes nothing."""
+    c = S.load_config({"lattice": {"d": 1, "L": 10, "levels": 2, "boundary": "open"},
+                       "dynamics": {"gamma1": 3e-3}, "couplings": {"cutoff": 4.0},
+                       "run": {"tau": {"points": 12}, "trajectory": {"probes": 0}},
+                       "selfconsistent": {"delta_m": 2.0, "Xi": 0.5, "K": 4.0, "mode": "profile",
+                                          "max_iterations": 2, "flips": 400.0}})
+    hist = run_loop(c, tmp_path, measure=None)
+    assert hist.sizes["iteration"] == 2
+    g2 = hist["gamma2"].values[0]
+    assert np.all(g2 > 0) and np.all(np.isfinite(g2))
+    np.testing.assert_allclose(hist["gamma1_target"].values[0], g2 * 1.0 / 2.0)   # Eq. 17: Gamma2 gamma/delta_m
+    mtime = (tmp_path / "iter-0000.nc").stat().st_mtime_ns
+    again = run_loop(c, tmp_path, measure=None)
+    assert (tmp_path / "iter-0000.nc").stat().st_mtime_ns == mtime
+    np.testing.assert_array_equal(again["gamma2"].values, hist["gamma2"].values)
+    m = simulate_gamma2(c, hist["gamma1"].values[0], 0)
+    np.testing.assert_array_equal(m.gamma2, g2)
