@@ -102,7 +102,7 @@ def simulate_gamma2(config: Config, gamma1: np.ndarray, iteration: int, progress
     pos = gamma1[gamma1 > 0]
     if pos.size == 0:
         return Measurement(np.zeros(n_dots), np.zeros(n_dots))
-    values = {"run.t_max": float(sc["flips"] / pos.min()), "run.seed": iteration_seed(config["run"]["seed"], iteration),
+    values = {"run.t_max": "auto", "run.flips": float(sc["flips"]), "run.seed": iteration_seed(config["run"]["seed"], iteration),
               "run.checkpoint_every": 0.0}
     if sc["mode"] == "profile":
         values["run.probes"] = "all"

@@ -2,7 +2,7 @@
 
     dotkmc run CONFIG [-o OUT.nc] [--set table.key=value ...]
     dotkmc resume CHECKPOINT [-o OUT.nc]
-    dotkmc analyze RESULT.nc
+    dotkmc analyze RESULT.nc [RESULT2.nc ...] [--figures DIR]
     dotkmc plot RESULT.nc [-o PLOT.png]
     dotkmc meanfield {solve,figures} ...
     dotkmc selfconsistent CONFIG [-o OUTDIR]
@@ -72,9 +72,18 @@ def _open(path):
 
 
 def cmd_analyze(args) -> int:
+    from analysis.scan import is_sweep, report
     from analysis.summary import summarize
 
-    print(summarize(_open(args.result), exact=not args.no_exact))
+    datasets = [_open(r) for r in args.result]
+    sweeps = [r for r, ds in zip(args.result, datasets) if is_sweep(ds)]
+    for r, ds in zip(args.result, datasets):
+        if not is_sweep(ds):
+            print(f"== {r}")
+            print(summarize(ds, exact=not args.no_exact))
+    if sweeps:
+        figures = args.figures or str(Path(sweeps[0]).with_suffix("")) + "_figures"
+        print(report(sweeps, figures=figures, exact=not args.no_exact))
     return 0
 
 
@@ -140,7 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("analyze", help="summarise a result against exact and mean-field predictions",
                        description="Print a comparison of the measured linewidths with the exact "
                                    "product (SPEC §5) and mean-field predictions (SPEC §6.2).")
-    p.add_argument("result", help="netCDF result of 'dotkmc run'")
+    p.add_argument("result", nargs="+", help="netCDF results of 'dotkmc run' or 'dotkmc sweep' "
+                                              "(several sweeps: one table each, one scaling figure for all)")
+    p.add_argument("--figures", help="folder for the sweep figures (default <first result>_figures)")
     p.add_argument("--no-exact", action="store_true", help="skip the exact reference (faster)")
     p.set_defaults(func=cmd_analyze)
 

@@ -133,7 +133,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
         },
     },
     "run": {
-        "t_max": Field(2.0e5, number(0, lo_open=True), "simulated time (units of 1/gamma)"),
+        "t_max": Field(2.0e5, number(0, lo_open=True, special=("auto",)), "simulated time (units of 1/gamma); auto: run.flips / (smallest non-zero Gamma1)"),
+        "flips": Field(2000.0, number(1), "with t_max = 'auto': mean number of transitions of the slowest level"),
         "seed": Field(12345, integer(0), "master seed"),
         "probes": Field(16, probes_field, "number of probe levels, or 'all'"),
         "batches": Field(32, integer(4), "batches for the batch-means standard errors"),
@@ -329,7 +330,7 @@ def _cross_checks(data: dict) -> None:
     tau = run["tau"]
     if _is_number(tau["min"]) and _is_number(tau["max"]) and not tau["max"] > tau["min"]:
         raise ConfigError(f"run.tau.max = {tau['max']!r} is not allowed: expected a number > run.tau.min = {tau['min']!r}")
-    if _is_number(tau["max"]) and tau["max"] > run["t_max"]:
+    if _is_number(tau["max"]) and _is_number(run["t_max"]) and tau["max"] > run["t_max"]:
         raise ConfigError(f"run.tau.max = {tau['max']!r} is not allowed: expected at most run.t_max = {run['t_max']!r}")
     dyn = data["dynamics"]
     if dyn["kind"] == "hop":

@@ -71,7 +71,7 @@ class Simulation:
         self.resolved["cutoff"] = float(m.cutoff)
         self.resolved["gamma2_estimate"] = float(m.gamma2_est)
         run = config["run"]
-        self.t_max = float(run["t_max"])
+        self.t_max = self.resolved["t_max"]
         self.n_batches = int(run["batches"])
         self.t_batch = self.t_max / self.n_batches
         K = self.schedule.K

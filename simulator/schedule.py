@@ -160,13 +160,24 @@ class Schedule:
         return best
 
 
+def resolve_t_max(config, model) -> float:
+    """run.t_max, or with 'auto' run.flips / (smallest non-zero Gamma1)."""
+    t_max = config["run"]["t_max"]
+    if t_max != "auto":
+        return float(t_max)
+    g = model.gamma1[model.gamma1 > 0]
+    if g.size == 0:
+        raise ConfigError("run.t_max = 'auto' needs a positive rate somewhere; set run.t_max to a number")
+    return float(config["run"]["flips"] / g.min())
+
+
 def build_schedule(config, model, n_probes: int, event_rate: float, push_rate: float = 0.0) -> tuple[Schedule, dict]:
     """Resolve the tau grid, window strides and trajectory times of a run.
 
     Returns the schedule and the resolved "auto" values (recorded in the result).
     """
     run = config["run"]
-    t_max = run["t_max"]
+    t_max = resolve_t_max(config, model)
     g2 = model.gamma2_est
     gamma = config["couplings"]["gamma"]
     tau_cfg = run["tau"]
@@ -205,7 +216,7 @@ def build_schedule(config, model, n_probes: int, event_rate: float, push_rate: f
                               f"the limit is 5e7 values: raise run.trajectory.dt")
     else:
         dt, n_times = 0.0, 0
-    resolved.update(tau_min=float(tmin), tau_max=float(tmax), t0_spacing=float(spacing),
+    resolved.update(t_max=float(t_max), tau_min=float(tmin), tau_max=float(tmax), t0_spacing=float(spacing),
                     trajectory_dt=float(dt))
     sched = Schedule(tau=tau, h=h, stride=stride, t_max=float(t_max), traj_dt=float(dt),
                      n_traj_times=n_times)

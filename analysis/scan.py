@@ -1,0 +1,307 @@
+"""Gamma2 from Gamma1 over a sweep: measured vs exact vs mean field (issue 4).
+
+For each parameter point of a sweep (all swept keys except ``realization``):
+
+* measured: the typical linewidth, the median over all probes of all
+  realizations of the per-probe echo Gamma2 (censored values made explicit, see
+  :func:`analysis.closure.censored_gamma2`), with a bootstrap error;
+* exact: the same median of the per-probe Gamma2 of the exact product (SPEC §5),
+  for the same couplings and rates (flip; hop with M <= 8);
+* rule sum: the same median of the Appendix-B rule sum solved per probe with the
+  couplings it saw (SPEC §6.2; :func:`analysis.meanfield.predictions.gamma2_rule_sum`);
+* Eq. 12: n_tr Gamma1 log^d[gamma/(n_tr Gamma1)] with the real transition count.
+
+For hop dynamics the rate of a neighbouring *level* in the rule sum is its mean
+switching rate 2 n (M - n) Gamma1 / M (each event moves two levels), and the
+probe's own term the same.
+"""
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+import simulator
+from simulator.sweep import member_dataset
+
+from .closure import censored_gamma2
+from .compare import exact_signals
+from .meanfield.predictions import gamma2_eq12_config, gamma2_rule_sum
+from .summary import median_with_error
+
+
+def is_sweep(ds: xr.Dataset) -> bool:
+    return "sweep_dims" in ds.attrs
+
+
+def _plain(v):
+    return v.item() if hasattr(v, "item") else v
+
+
+def parameter_points(ds: xr.Dataset):
+    """Yield (params dict, list of member run datasets over realizations)."""
+    dims = ds.attrs["sweep_dims"].split()
+    pdims = [d for d in dims if d != "realization"]
+    nreal = ds.sizes.get("realization", 1)
+    for idx in itertools.product(*(range(ds.sizes[d]) for d in pdims)):
+        params = {d.replace("__", "."): _plain(ds[d].values[i]) for d, i in zip(pdims, idx)}
+        members = []
+        for r in range(nreal):
+            full = dict(zip(pdims, idx))
+            if "realization" in dims:
+                full["realization"] = r
+            try:
+                members.append(member_dataset(ds, full))
+            except ValueError:  # failed member
+                continue
+        yield params, members
+
+
+def level_rates(model: simulator.Model) -> np.ndarray:
+    """Mean switching rate of a level on each dot: Gamma1 (flip), 2n(M-n)Gamma1/M (hop)."""
+    if model.kind == "flip":
+        return model.gamma1
+    n, M = model.n_particles, model.M
+    return 2.0 * n * (M - n) * model.gamma1 / M
+
+
+def rule_sum_per_probe(model: simulator.Model) -> np.ndarray:
+    rows = model.coupling_rows()
+    rates = level_rates(model)
+    P = model.probes.size
+    width = int(np.diff(rows.ptr).max()) if P else 0
+    U = np.full((P, width), np.nan)
+    g = np.full((P, width), np.nan)
+    for p in range(P):
+        s = slice(rows.ptr[p], rows.ptr[p + 1])
+        k = rows.ptr[p + 1] - rows.ptr[p]
+        U[p, :k] = rows.U[s]
+        g[p, :k] = rates[rows.dot[s]]
+    return gamma2_rule_sum(U, g, rates[model.probe_dot])
+
+
+def point_row(params: dict, members: list[xr.Dataset], exact: bool = True, rule: bool = True) -> dict:
+    meas, ex, rs, g1s = [], [], [], []
+    model = None
+    for m in members:
+        model = simulator.model_from_dataset(m)
+        meas.append(censored_gamma2(m))
+        g1s.append(model.gamma1[model.probe_dot])
+        if exact and (model.kind == "flip" or model.M <= 8):
+            ref = exact_signals(m, model)
+            ex.append(simulator.crossing_rate(m["tau"].values, ref["echo"]))
+        if rule:
+            rs.append(rule_sum_per_probe(model))
+    row = dict(params)
+    if model is None:
+        return row | {"failed": True}
+    med, err = median_with_error(np.concatenate(meas))
+    g1 = float(np.median(np.concatenate(g1s)))
+    gamma = model.config["couplings"]["gamma"]
+    row.update(kind=model.kind, d=model.d, M=model.M, n_tr=model.n_tr, gamma1=g1, gamma=gamma,
+               measured=med, measured_err=err, realizations=len(members),
+               probes=int(sum(m.sizes["probe"] for m in members)),
+               eq12=float(gamma2_eq12_config(g1, model.n_tr, gamma, model.d)))
+    row["exact"] = float(np.nanmedian(np.concatenate(ex))) if ex else np.nan
+    row["rule_sum"] = float(np.median(np.concatenate(rs))) if rs else np.nan
+    return row
+
+
+def table_rows(ds: xr.Dataset, exact: bool = True, rule: bool = True) -> list[dict]:
+    return [point_row(p, ms, exact, rule) for p, ms in parameter_points(ds)]
+
+
+def format_table(rows: list[dict]) -> str:
+    keys = [k for k in rows[0] if k not in ("kind", "d", "M", "n_tr", "gamma1", "gamma", "measured",
+                                              "measured_err", "realizations", "probes", "eq12", "exact",
+                                              "rule_sum", "failed")] if rows else []
+    head = "".join(f"{k.split('.')[-1]:>12s}" for k in keys)
+    head += f"{'kind':>6s}{'d':>3s}{'M':>3s}{'Gamma1':>11s}{'measured':>11s}{'+-':>9s}{'exact':>11s}" \
+            f"{'rule sum':>11s}{'Eq. 12':>11s}{'(m-x)/err':>10s}"
+    lines = [head]
+    for r in rows:
+        line = "".join(f"{str(r[k]):>12s}" if isinstance(r[k], str) else f"{r[k]:>12.4g}" for k in keys)
+        if r.get("failed"):
+            lines.append(line + "   (failed)")
+            continue
+        z = (r["measured"] - r["exact"]) / r["measured_err"] if r["measured_err"] > 0 else np.nan
+        line += (f"{r['kind']:>6s}{r['d']:>3d}{r['M']:>3d}{r['gamma1']:>11.3g}{r['measured']:>11.4g}"
+                 f"{r['measured_err']:>9.2g}{r['exact']:>11.4g}{r['rule_sum']:>11.4g}{r['eq12']:>11.4g}{z:>10.2f}")
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def fit_log_exponent(rows: list[dict], min_log: float = 2.0) -> dict:
+    """Fit Gamma2/(n_tr Gamma1) = c * ell^p, ell = log(gamma/(n_tr Gamma1)), per (kind, d):
+    least squares in log-log over points with ell >= min_log, weighted by the
+    measured relative errors; returns {(kind, d): (p, p_err, n_points)}."""
+    out = {}
+    groups = {}
+    for r in rows:
+        if r.get("failed"):
+            continue
+        groups.setdefault((r["kind"], r["d"]), []).append(r)
+    for key, rs in groups.items():
+        x = np.array([np.log(np.log(r["gamma"] / (r["n_tr"] * r["gamma1"]))) for r in rs
+                      if np.log(r["gamma"] / (r["n_tr"] * r["gamma1"])) >= min_log])
+        sel = [r for r in rs if np.log(r["gamma"] / (r["n_tr"] * r["gamma1"])) >= min_log]
+        if len(sel) < 3:
+            continue
+        y = np.log([r["measured"] / (r["n_tr"] * r["gamma1"]) for r in sel])
+        sy = np.array([max(r["measured_err"] / r["measured"], 1e-3) for r in sel])
+        A = np.stack([np.ones_like(x), x], axis=1) / sy[:, None]
+        coef, *_ = np.linalg.lstsq(A, y / sy, rcond=None)
+        cov = np.linalg.inv(A.T @ A)
+        resid = (y - (coef[0] + coef[1] * x)) / sy
+        scale = max(1.0, float(np.sum(resid ** 2) / max(len(sel) - 2, 1)))   # inflate by reduced chi^2 if > 1
+        out[key] = (float(coef[1]), float(np.sqrt(cov[1, 1] * scale)), len(sel))
+    return out
+
+
+def plot_scaling(rows: list[dict], path: str | Path) -> Path:
+    """Gamma2/(n_tr Gamma1) against log(gamma/(n_tr Gamma1)), log-log, with slope-d lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    fig, ax = plt.subplots(figsize=(7, 5))
+    markers = {1: "o", 2: "s", 3: "^"}
+    colors = {"flip": "C0", "hop": "C3"}
+    seen = set()
+    for r in rows:
+        if r.get("failed"):
+            continue
+        ell = np.log(r["gamma"] / (r["n_tr"] * r["gamma1"]))
+        y = r["measured"] / (r["n_tr"] * r["gamma1"])
+        lab = f"{r['kind']} d={r['d']} M={r['M']}"
+        ax.errorbar(ell, y, yerr=r["measured_err"] / (r["n_tr"] * r["gamma1"]), fmt=markers[r["d"]],
+                    color=colors[r["kind"]], mfc="none" if r["M"] == 2 else colors[r["kind"]], ms=6,
+                    label=None if lab in seen else lab)
+        seen.add(lab)
+        if np.isfinite(r["exact"]):
+            ax.plot(ell, r["exact"] / (r["n_tr"] * r["gamma1"]), "k.", ms=3)
+        if np.isfinite(r["rule_sum"]):
+            ax.plot(ell, r["rule_sum"] / (r["n_tr"] * r["gamma1"]), "x", color="gray", ms=4)
+    ells = np.geomspace(1, 20, 50)
+    for d in sorted({r["d"] for r in rows if not r.get("failed")}):
+        ax.plot(ells, ells ** d, "--", color="gray", lw=0.8)
+        ax.text(ells[-1], ells[-1] ** d, f" slope {d}", fontsize=8, va="center")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(r"$\ell = \log[\gamma/(n_{tr}\Gamma_1)]$")
+    ax.set_ylabel(r"$\Gamma_2 / (n_{tr}\Gamma_1)$")
+    ax.set_title("Eq. 12: measured (markers), exact product (black dots), rule sum (x)", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_distributions(ds: xr.Dataset, path: str | Path) -> Path:
+    """Distribution of per-probe Gamma2 / typical Gamma2 at every parameter point."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    bins = np.linspace(-2, 1.5, 50)
+    for params, members in parameter_points(ds):
+        if not members:
+            continue
+        g = np.concatenate([censored_gamma2(m) for m in members])
+        g = g[np.isfinite(g) & (g > 0)]
+        if g.size < 5:
+            continue
+        ax.hist(np.log10(g / np.median(g)), bins=bins, histtype="step", density=True,
+                label=", ".join(f"{k.split('.')[-1]}={v:.3g}" if isinstance(v, float) else f"{k.split('.')[-1]}={v}"
+                                for k, v in params.items()))
+    ax.set_xlabel(r"$\log_{10}[\Gamma_2(i) / \Gamma_2^{typ}]$")
+    ax.set_ylabel("density")
+    ax.set_title("per-probe linewidths: highly inhomogeneous lines", fontsize=10)
+    ax.legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def frequency_autocorrelation(energy: np.ndarray, dt: float, max_lag: int) -> np.ndarray:
+    """<delta eps(t0 + k dt) delta eps(t0)> over t0 from one sampled trajectory."""
+    x = energy - np.mean(energy)
+    n = x.size
+    return np.array([np.mean(x[: n - k] * x[k:]) for k in range(max_lag)])
+
+
+def plot_trajectory(run: xr.Dataset, path: str | Path) -> Path:
+    """An energy trajectory and its frequency autocorrelation against the exact
+    form (flip: sum_j (U_j/2)^2 exp(-2 Gamma1_j t))."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .exact import flip_frequency_autocorrelation
+
+    path = Path(path)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    t = run["time"].values
+    e = run["energy"].values[0]
+    axes[0].step(t, e, where="post", lw=0.7)
+    axes[0].set_xlabel(r"$t$ [1/$\gamma$]")
+    axes[0].set_ylabel(r"$\epsilon_i(t)$")
+    dt = float(t[1] - t[0])
+    g1 = float(np.min(run["gamma1"].values[run["gamma1"].values > 0]))
+    lag = max(20, min(e.size // 10, int(4.0 / (2.0 * g1 * dt)) + 1))   # about four correlation times
+    c = frequency_autocorrelation(e, dt, lag)
+    tl = np.arange(lag) * dt
+    axes[1].plot(tl, c, "o", ms=3, label="measured (one trajectory)")
+    model = simulator.model_from_dataset(run)
+    if model.kind == "flip":
+        p = int(run["traj_probe_index"].values[0])
+        row = model.probe_couplings(p)
+        axes[1].plot(tl, flip_frequency_autocorrelation(tl, row["U"], row["gamma1"]), "k-", label="exact")
+    axes[1].set_xlabel("lag [1/$\\gamma$]")
+    axes[1].set_ylabel(r"$\langle\delta\epsilon(t)\delta\epsilon(0)\rangle$")
+    axes[1].legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def report(paths: list[str | Path], figures: str | Path | None = None, exact: bool = True) -> str:
+    """Table (and figures) for one or more sweep results (e.g. the 1D, 2D, 3D scans)."""
+    from .plots import plot_run
+
+    all_rows, out = [], []
+    for path in paths:
+        ds = xr.load_dataset(path)
+        rows = table_rows(ds, exact=exact)
+        all_rows += rows
+        out.append(f"== {path}")
+        out.append(format_table(rows))
+        if figures:
+            fig = Path(figures)
+            stem = Path(path).stem
+            out.append(f"figure: {plot_distributions(ds, fig / f'{stem}_gamma2_distribution.png')}")
+            first = next((ms[0] for _, ms in parameter_points(ds) if ms), None)
+            if first is not None:
+                out.append(f"figure: {plot_run(first, fig / f'{stem}_echo.png', exact=exact)}")
+                if first.sizes.get("traj_probe", 0):
+                    out.append(f"figure: {plot_trajectory(first, fig / f'{stem}_trajectory.png')}")
+    fits = fit_log_exponent(all_rows)
+    for (kind, d), (p, e, n) in sorted(fits.items()):
+        out.append(f"fit Gamma2/(n_tr Gamma1) ~ ell^p  [{kind}, d={d}]: p = {p:.3f} +- {e:.3f} ({n} points; Eq. 12 says {d})")
+    if figures:
+        out.append(f"figure: {plot_scaling(all_rows, Path(figures) / 'gamma2_scaling.png')}")
+    return "\n".join(out)
