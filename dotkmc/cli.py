@@ -2,6 +2,7 @@
 
     dotkmc run CONFIG [-o OUT.nc] [--set table.key=value ...]
     dotkmc resume CHECKPOINT [-o OUT.nc]
+    dotkmc sweep CONFIG [-o OUT.nc] [--workers N | --scheduler ADDRESS]
     dotkmc analyze RESULT.nc [RESULT2.nc ...] [--figures DIR]
     dotkmc plot RESULT.nc [-o PLOT.png]
     dotkmc meanfield {solve,figures} ...
@@ -179,6 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="TABLE.KEY=VALUE")
     p.add_argument("--schema", action="store_true", help="list every key, its default and allowed values")
     p.set_defaults(func=cmd_config)
+
+    from simulator import sweep_cli
+
+    sweep_cli.add_parser(sub)
 
     try:
         from analysis.meanfield import cli as mf_cli

@@ -66,6 +66,7 @@ def test_cli_reports_bad_config_in_one_line(tmp_path):
 
 
 def test_cli_help_everywhere():
-    for cmd in ([], ["run"], ["resume"], ["analyze"], ["plot"], ["config"], ["meanfield"]):
+    for cmd in ([], ["run"], ["resume"], ["analyze"], ["plot"], ["config"], ["meanfield"],
+                ["sweep"], ["selfconsistent"]):
         res = subprocess.run([sys.executable, "-m", "dotkmc.cli", *cmd, "--help"], capture_output=True, text=True)
         assert res.returncode == 0 and "usage:" in res.stdout, (cmd, res.stderr)
