@@ -364,6 +364,15 @@ def reconstruct_and_estimate(sample_t, sample_k, sample_j, n, t_prev, phi, eps, 
         while batch[0] < n_batches - 1 and tb >= (batch[0] + 1) * t_batch:
             flush_batch(est, kstat)
             batch[0] += 1
+            # rebase every probe's phase to 0 (only differences enter the windows):
+            # keeps magnitudes, and so rounding, bounded over arbitrarily long runs;
+            # done at fixed times, so the result does not depend on chunking
+            for p in range(P):
+                c0 = phi[p]
+                phi[p] = 0.0
+                for kk in range(est.shape[1]):
+                    est[PH1, kk, p] -= c0
+                    est[PH2, kk, p] -= c0
         dt = tb - t_prev
         for p in range(P):
             phi[p] += eps[p] * dt + dEP[b, p, 1]

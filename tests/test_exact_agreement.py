@@ -59,6 +59,7 @@ def run_config(kind, d, amplitude, gamma1, M, seed, cutoff="auto", t_flips=1500.
 
 
 FLIP_CASES = [(d, amp, g1) for d in (1, 2) for amp in ("gauss", "pm1") for g1 in (1e-1, 1e-2, 1e-3, 1e-4)]
+FLIP_CASES.append((1, "gauss", 1e-8))   # phases stay accurate at gamma/Gamma2 ~ 1e7
 HOP_CASES = [(M, g1) for M in (2, 4, 6) for g1 in (1e-2, 1e-3)]
 
 
