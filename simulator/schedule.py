@@ -86,11 +86,6 @@ class Schedule:
             r += 1.0 / self.traj_dt
         return float(r)
 
-    def _visited(self, j: np.ndarray, c: int) -> np.ndarray:
-        if c <= 2:
-            return np.ones(j.shape, dtype=bool)
-        return (j % c) < 3
-
     @staticmethod
     def _range(h: float, t_a: float, t_b: float):
         """Integers j with t_a < float(j)*h <= t_b."""
@@ -114,8 +109,13 @@ class Schedule:
             j0, j1 = self._range(h, t_a, t_b)
             if j1 < j0:
                 continue
-            j = np.arange(j0, j1 + 1, dtype=np.int64)
-            j = j[self._visited(j, int(self.stride[k]))]
+            c = int(self.stride[k])
+            if c <= 2:
+                j = np.arange(j0, j1 + 1, dtype=np.int64)
+            else:   # only the visited points m*c + {0, 1, 2}: never enumerate the whole grid
+                m = np.arange((j0 - 2) // c, j1 // c + 1, dtype=np.int64)
+                j = (m[:, None] * c + np.arange(3, dtype=np.int64)[None, :]).ravel()
+                j = j[(j >= j0) & (j <= j1)]
             ts.append(j.astype(float) * h)
             ks.append(np.full(j.shape, k, dtype=np.int64))
             js.append(j)
