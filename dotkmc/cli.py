@@ -103,7 +103,30 @@ def cmd_selfconsistent(args) -> int:
 
     cfg = simulator.load_config(args.config, args.set)
     outdir = Path(args.output) if args.output else Path("results") / (Path(args.config).stem + ".loop")
-    hist = run_loop(cfg, outdir, progress=False, log=None if args.quiet else print)
+    log = None if args.quiet else print
+    if args.critical or cfg.sweep:
+        from analysis import closure_study as cs
+
+        if args.critical:
+            rows = cs.critical_study(cfg, iterations=args.iterations, log=print)
+            print(f"{'L':>5s}{'free':>6s}{'rho':>12s}{'+-':>9s}{'(g/d)_c sim':>13s}{'(g/d)_c MF':>12s}")
+            for r in rows:
+                print(f"{r['L']:>5d}{r['free_dots']:>6d}{r['rho']:>12.5g}{r['rho_err']:>9.2g}"
+                      f"{r['critical']:>13.5g}{r['mf_critical']:>12.5g}")
+            for key, fit in cs.fit_critical(rows).items():
+                print(f"fit {key} ~ L^p: {fit}")
+            print(f"plot:   {cs.plot_critical(rows, outdir / 'critical.png')}")
+            return 0
+        rows = cs.fixed_point_study(cfg, outdir, log=log)
+        print(f"{'member':>28s}{'XilogK':>8s}{'law':>5s}{'status':>16s}{'it':>4s}{'Gamma1':>11s}{'Gamma2':>11s}"
+              f"{'+-':>9s}{'MF Gamma1':>11s}{'MF Gamma2':>11s}")
+        for r in rows:
+            print(f"{r['label']:>28s}{r['Xi_logK']:>8.3f}{r['law']:>5s}{r['status']:>16s}{r['iterations']:>4d}"
+                  f"{r['gamma1']:>11.4g}{r['gamma2']:>11.4g}{r['gamma2_err']:>9.2g}{r['mf_gamma1']:>11.4g}"
+                  f"{r['mf_gamma2']:>11.4g}")
+        print(f"plot:   {cs.plot_fixed_points(rows, outdir / 'fixed_points.png')}")
+        return 0 if all(r["status"] in ("converged", "collapsed") for r in rows) else 1
+    hist = run_loop(cfg, outdir, progress=False, log=log)
     print(f"status: {hist.attrs['status']} after {hist.sizes['iteration']} iterations; history: {outdir / 'history.nc'}")
     print(f"plot:   {plot_loop(hist, outdir / 'history.png')}")
     return 0 if hist.attrs["status"] in ("converged", "collapsed") else 1
@@ -168,7 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(Eq. 16 or 17, parameters in [selfconsistent]) until converged within "
                                    "error bars or collapsed. Every iteration is saved; running again in the "
                                    "same folder resumes.")
-    p.add_argument("config", help="TOML configuration with a [selfconsistent] table")
+    p.add_argument("config", help="TOML configuration with a [selfconsistent] table (with a [sweep] "
+                                  "table: one loop per member and a summary against mean field)")
+    p.add_argument("--critical", action="store_true",
+                   help="instead of loops: growth factor of the linearised loop and the critical gamma/delta_m "
+                        "for every member (e.g. a [sweep] list of lattice.L with pin = 'ends')")
+    p.add_argument("--iterations", type=int, default=6, help="power iterations for --critical (default 6)")
     p.add_argument("-o", "--output", help="output folder (default results/<config name>.loop)")
     p.add_argument("--set", action="append", default=[], metavar="TABLE.KEY=VALUE")
     p.add_argument("-q", "--quiet", action="store_true")

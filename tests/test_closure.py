@@ -119,3 +119,20 @@ def test_loop_with_the_simulator(tmp_path):
     np.testing.assert_array_equal(again["gamma2"].values, hist["gamma2"].values)
     m = simulate_gamma2(c, hist["gamma1"].values[0], 0)
     np.testing.assert_array_equal(m.gamma2, g2)
+
+
+def test_growth_factor_power_iteration_finds_top_eigenvalue(tmp_path):
+    """With a known sensitivity matrix S the power iteration returns rho(S)."""
+    L = 10
+    x = np.arange(L)
+    S_mat = np.exp(-np.abs(x[:, None] - x[None, :]) / 3.0)
+
+    def linear(config, g1, k):
+        return Measurement(S_mat @ g1, np.zeros(L))
+
+    from analysis.closure import growth_factor, fixed_mask
+    c = cfg(pin="ends").with_values({"lattice.L": L, "lattice.boundary": "open"})
+    res = growth_factor(c, iterations=60, measure=linear)
+    inner = S_mat[1:-1, 1:-1]
+    assert res["rho"] == pytest.approx(np.linalg.eigvalsh(inner).max(), rel=1e-9)
+    assert res["profile"][0] == 0 and res["profile"][-1] == 0
