@@ -82,6 +82,11 @@ def cmd_analyze(args) -> int:
         if not is_sweep(ds):
             print(f"== {r}")
             print(summarize(ds, exact=not args.no_exact))
+            if "bath" in ds.attrs["config"] and 'side = "none"' not in ds.attrs["config"]:
+                from analysis.scan import plot_bath_profile
+
+                fig = Path(args.figures or str(Path(r).with_suffix("")) + "_figures")
+                print(f"figure: {plot_bath_profile(ds, fig / (Path(r).stem + '_profile.png'))}")
     if sweeps:
         figures = args.figures or str(Path(sweeps[0]).with_suffix("")) + "_figures"
         print(report(sweeps, figures=figures, exact=not args.no_exact))
