@@ -176,16 +176,18 @@ def run_loop(config: Config, outdir: str | Path, measure: Callable | None = None
     fixed, _ = fixed_mask(config)
     free = ~fixed
     text = config.to_toml()
+    # the iterations on disk belong to this loop if everything but the iteration limit matches
+    identity = config.with_values({"selfconsistent.max_iterations": 1}).to_toml()
     history = []
     for k in range(sc["max_iterations"]):
         path = outdir / f"iter-{k:04d}.nc"
         if path.exists():
             it = xr.load_dataset(path)
-            if it.attrs.get("loop_config") != text:
+            if it.attrs.get("loop_identity") != identity:
                 raise simulator.ConfigError(f"{path} belongs to a loop with another configuration; "
                                             f"use a new output folder")
             history.append(it)
-            if it.attrs["status"] != "running":
+            if it.attrs["status"] not in ("running", "max_iterations"):
                 break
             continue
         g = history[-1]["gamma1_next"].values if history else initial_profile(config)
@@ -210,12 +212,14 @@ def run_loop(config: Config, outdir: str | Path, measure: Callable | None = None
             {"gamma1": (("dot",), g), "gamma2": (("dot",), meas.gamma2), "gamma2_stderr": (("dot",), meas.stderr),
              "gamma1_target": (("dot",), target), "gamma1_next": (("dot",), new),
              "max_z": ((), float(zf.max()) if zf.size else np.nan)},
-            attrs={"loop_config": text, "status": status, "iteration": k, "law": law(config)})
+            attrs={"loop_config": text, "loop_identity": identity, "status": status, "iteration": k,
+                   "law": law(config)})
         if meas.dataset is not None:
             keep = meas.dataset.drop_vars(["gamma1"], errors="ignore").rename(
                 {v: f"sim_{v}" for v in meas.dataset.data_vars if v != "gamma1"})
             it = it.merge(keep.drop_vars(["dot"], errors="ignore"), compat="override")
-            it.attrs.update({"loop_config": text, "status": status, "iteration": k, "law": law(config)})
+            it.attrs.update({"loop_config": text, "loop_identity": identity, "status": status, "iteration": k,
+                             "law": law(config)})
         simulator.write_netcdf(it, path)
         history.append(it)
         if log:

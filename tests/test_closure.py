@@ -136,3 +136,12 @@ def test_growth_factor_power_iteration_finds_top_eigenvalue(tmp_path):
     inner = S_mat[1:-1, 1:-1]
     assert res["rho"] == pytest.approx(np.linalg.eigvalsh(inner).max(), rel=1e-9)
     assert res["profile"][0] == 0 and res["profile"][-1] == 0
+
+
+def test_raising_the_iteration_limit_continues_the_loop(tmp_path):
+    c = cfg(delta_m=20.0, Xi=0.5, K=4.0, damping=0.5)
+    full = run_loop(c, tmp_path / "full", measure=known)
+    short = run_loop(c.with_values({"selfconsistent.max_iterations": 4}), tmp_path / "part", measure=known)
+    assert short.attrs["status"] == "max_iterations" and short.sizes["iteration"] == 4
+    more = run_loop(c, tmp_path / "part", measure=known)
+    np.testing.assert_array_equal(full["gamma1_next"].values, more["gamma1_next"].values)
