@@ -33,7 +33,7 @@ def _as_config(config) -> Config:
 
 def run(config, output: str | Path | None = None, *, gamma1=None, probes=None,
         checkpoint: str | Path | None = None, progress: bool | None = None,
-        chunk_time: float | None = None) -> xr.Dataset:
+        chunk_time: float | None = None, threads: int | None = None) -> xr.Dataset:
     """Run one simulation and return its Dataset (written to ``output`` if given).
 
     Parameters
@@ -45,11 +45,13 @@ def run(config, output: str | Path | None = None, *, gamma1=None, probes=None,
     checkpoint : checkpoint path; default ``<output>.ckpt`` when ``output`` is
         given. Written every run.checkpoint_every wall seconds and removed when
         the run completes.
+    threads : blocks of dots advanced in parallel (default: numba's thread
+        count). The result is bit-identical for any value.
     """
     config = _as_config(config)
     if checkpoint is None and output is not None:
         checkpoint = Path(str(output) + ".ckpt")
-    sim = Simulation(config, gamma1=gamma1, probes=probes, chunk_time=chunk_time)
+    sim = Simulation(config, gamma1=gamma1, probes=probes, chunk_time=chunk_time, threads=threads)
     drive(sim, checkpoint=checkpoint, output=output, progress=progress)
     return _finish(sim, output, checkpoint)
 

@@ -221,7 +221,8 @@ def compute_member(config_toml: str):
 
     try:
         cfg = load_config(tomllib.loads(config_toml))
-        return ("ok", simulator.run(cfg, progress=False))
+        # one thread per member: the workers already share the cores between members
+        return ("ok", simulator.run(cfg, progress=False, threads=1))
     except Exception as exc:  # reported with the member's parameters by the client
         return ("error", f"{type(exc).__name__}: {exc}", traceback.format_exc())
 
