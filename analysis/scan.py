@@ -299,9 +299,11 @@ def report(paths: list[str | Path], figures: str | Path | None = None, exact: bo
                 out.append(f"figure: {plot_run(first, fig / f'{stem}_echo.png', exact=exact)}")
                 if first.sizes.get("traj_probe", 0):
                     out.append(f"figure: {plot_trajectory(first, fig / f'{stem}_trajectory.png')}")
-    fits = fit_log_exponent(all_rows)
-    for (kind, d), (p, e, n) in sorted(fits.items()):
-        out.append(f"fit Gamma2/(n_tr Gamma1) ~ ell^p  [{kind}, d={d}]: p = {p:.3f} +- {e:.3f} ({n} points; Eq. 12 says {d})")
+    for min_log in (2.0, 5.0):
+        fits = fit_log_exponent(all_rows, min_log=min_log)
+        for (kind, d), (p, e, n) in sorted(fits.items()):
+            out.append(f"fit Gamma2/(n_tr Gamma1) ~ ell^p over ell >= {min_log:g}  [{kind}, d={d}]: "
+                       f"p = {p:.3f} +- {e:.3f} ({n} points; Eq. 12 says {d})")
     if figures:
         out.append(f"figure: {plot_scaling(all_rows, Path(figures) / 'gamma2_scaling.png')}")
     return "\n".join(out)
