@@ -48,6 +48,8 @@ import itertools
 from math import comb
 
 import numpy as np
+
+import simulator
 import scipy.linalg
 
 __all__ = [
@@ -731,27 +733,8 @@ def decay_crossing_rate(tau, signal, level=np.exp(-1.0)):
         ``1/tau_e``; nan where the signal never falls through ``level`` on
         the grid, including where it is already ``<= level`` at ``tau[0]``
         (decay faster than the grid resolves) — a later crossing after a
-        revival is not reported then.  nan entries in the signal are treated
-        as not above and not below the level.
+        revival is not reported then.  a nan reached before the crossing
+        makes the result nan (the crossing cannot be located).
     """
-    tau = np.asarray(tau, dtype=float)
-    s = np.asarray(signal, dtype=float)
-    if tau.ndim != 1 or tau.size < 2:
-        raise ValueError("tau must be 1-D with at least two points")
-    if np.any(tau <= 0) or np.any(np.diff(tau) <= 0):
-        raise ValueError("tau must be positive and strictly increasing")
-    if s.shape[-1:] != tau.shape:
-        raise ValueError(f"signal's last axis must match tau: {s.shape} vs {tau.shape}")
-    logt = np.log(tau)
-    above = s > level
-    below = s <= level
-    cross = above[..., :-1] & below[..., 1:]  # crossing between k-1 and k
-    found = cross.any(axis=-1) & above[..., 0]
-    k = np.argmax(cross, axis=-1) + 1  # first crossing
-    s0 = np.take_along_axis(s, (k - 1)[..., None], axis=-1)[..., 0]
-    s1 = np.take_along_axis(s, k[..., None], axis=-1)[..., 0]
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        frac = (s0 - level) / (s0 - s1)
-        log_te = logt[k - 1] + frac * (logt[k] - logt[k - 1])
-        rate = np.exp(-log_te)
-    return np.where(found, rate, np.nan)
+    # one implementation for the simulator's dataset and the analysis
+    return simulator.crossing_rate(tau, signal, level)
