@@ -21,11 +21,14 @@ import numpy as np
 from .config import ConfigError
 from .kernel import TAG_SENTINEL, TAG_TRAJECTORY
 
-# "auto" t0 spacing: estimator work ~ simulation work, with relative costs per
-# event, per push (an event's update of one coupled probe) and per probe-sample,
-# measured on the benchmark machine (docs/performance.md)
-COST_EVENT = 4.0
-COST_PUSH = 0.25
+# "auto" t0 spacing: the estimator may use about half the simulation's work (a
+# third of the run time). Costs per event, per push (an event's update of one
+# coupled probe) and per probe-sample were measured on the benchmark machine
+# (about 60 ns, 2.75 ns and 25 ns; docs/performance.md); the budget share is
+# folded into the first two.
+ESTIMATOR_SHARE = 0.5
+COST_EVENT = ESTIMATOR_SHARE * 60.0 / 25.0
+COST_PUSH = ESTIMATOR_SHARE * 2.75 / 25.0
 COST_SAMPLE = 1.0
 
 
@@ -47,8 +50,8 @@ def sample_rate(h: np.ndarray, c: np.ndarray) -> np.ndarray:
 
 def auto_spacing(h: np.ndarray, n_probes: int, event_rate: float, push_rate: float, t_max: float) -> float:
     """Smallest window spacing for which the estimator's work per unit time
-    (probe-samples x COST_SAMPLE) stays below the simulation's
-    (events x COST_EVENT + pushes x COST_PUSH).
+    (probe-samples x COST_SAMPLE) stays below ESTIMATOR_SHARE of the simulation's
+    (events x COST_EVENT + pushes x COST_PUSH, shares folded in).
 
     With few probes this is the densest grid (spacing 0: windows every tau/2);
     with every level a probe the windows thin out so the run stays event-bound.
