@@ -160,6 +160,25 @@ def damped(g: np.ndarray, target: np.ndarray, a: float) -> np.ndarray:
     return out
 
 
+def map_slope(history: list, g: np.ndarray, target: np.ndarray, free: np.ndarray, sigma: np.ndarray) -> float:
+    """Slope s of the loop map in log space, d log F(G(x)) / d log x, from the last two
+    iterations (median over free dots); NaN until a step well above the noise
+    has been taken (then the previous estimate is kept)."""
+    if not history:
+        return np.nan
+    prev = history[-1]
+    g0, t0 = prev["gamma1"].values, prev["gamma1_target"].values
+    ok = free & (g > 0) & (g0 > 0) & (target > 0) & (t0 > 0)
+    if not ok.any():
+        return np.nan
+    dx = np.median(np.log(g[ok]) - np.log(g0[ok]))
+    noise = np.median((sigma / target)[ok])
+    if not (abs(dx) > 3 * noise):
+        return float(prev["map_slope"]) if "map_slope" in prev else np.nan
+    dR = np.median(np.log(target[ok] / g[ok]) - np.log(t0[ok] / g0[ok]))
+    return float(1.0 + dR / dx)
+
+
 def run_loop(config: Config, outdir: str | Path, measure: Callable | None = None,
              progress: bool = False, log: Callable[[str], None] | None = None) -> xr.Dataset:
     """Iterate to the self-consistent Gamma1 profile; returns the history Dataset
@@ -199,6 +218,11 @@ def run_loop(config: Config, outdir: str | Path, measure: Callable | None = None
         with np.errstate(invalid="ignore", divide="ignore"):
             sigma = target * log_slope(config) * meas.stderr / meas.gamma2
             z = np.abs(target - g) / sigma
+        # The residual target - g is (s - 1) times the distance to the fixed point,
+        # s the slope of the map Gamma1 -> F(Gamma2(Gamma1)) (log space). With s near
+        # 1 (slow contraction) a small step does not mean we are close: project.
+        slope = map_slope(history, g, target, free, sigma)
+        z = z / max(1.0 - slope, 0.05) if np.isfinite(slope) and slope > 0 else z
         zf = z[free & np.isfinite(z)]
         if free.any() and new[free].max() < sc["floor"] * gamma:
             status = "collapsed"
@@ -211,7 +235,7 @@ def run_loop(config: Config, outdir: str | Path, measure: Callable | None = None
         it = xr.Dataset(
             {"gamma1": (("dot",), g), "gamma2": (("dot",), meas.gamma2), "gamma2_stderr": (("dot",), meas.stderr),
              "gamma1_target": (("dot",), target), "gamma1_next": (("dot",), new),
-             "max_z": ((), float(zf.max()) if zf.size else np.nan)},
+             "max_z": ((), float(zf.max()) if zf.size else np.nan), "map_slope": ((), slope)},
             attrs={"loop_config": text, "loop_identity": identity, "status": status, "iteration": k,
                    "law": law(config)})
         if meas.dataset is not None:
@@ -229,7 +253,7 @@ def run_loop(config: Config, outdir: str | Path, measure: Callable | None = None
                 f"max |change|/sigma = {float(zf.max()) if zf.size else float('nan'):.3g}  -> {status}")
         if status != "running":
             break
-    hist = xr.concat([h[["gamma1", "gamma2", "gamma2_stderr", "gamma1_target", "gamma1_next", "max_z"]]
+    hist = xr.concat([h[["gamma1", "gamma2", "gamma2_stderr", "gamma1_target", "gamma1_next", "max_z", "map_slope"]]
                       for h in history], dim="iteration")
     hist = hist.assign_coords(iteration=np.arange(len(history)))
     hist.attrs = {"config": text, "status": history[-1].attrs["status"], "law": law(config)}

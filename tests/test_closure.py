@@ -145,3 +145,21 @@ def test_raising_the_iteration_limit_continues_the_loop(tmp_path):
     assert short.attrs["status"] == "max_iterations" and short.sizes["iteration"] == 4
     more = run_loop(c, tmp_path / "part", measure=known)
     np.testing.assert_array_equal(full["gamma1_next"].values, more["gamma1_next"].values)
+
+
+def test_slow_contraction_does_not_stop_early(tmp_path):
+    """Eq. 17 with delta_m = 80 in d = 1: log(gamma/(n G1*)) = 20, map slope 1 - 1/20.
+    With 1% error bars, 'step < 2 sigma' would stop ~40% short of the fixed point;
+    the projected distance |step|/(1 - s) must be below 2 sigma instead."""
+    def noisy_bars(config, g1, k):
+        g2 = eq12(g1)
+        return Measurement(g2, 1e-2 * g2)
+
+    delta = 80.0
+    c = cfg(delta_m=delta, Xi=0.5, K=4.0, gamma1_init=1e-12, tolerance=2.0, damping=1.0)
+    hist = run_loop(c, tmp_path, measure=noisy_bars)
+    assert hist.attrs["status"] == "converged"
+    exact = GAMMA / N_TR * math.exp(-delta / (GAMMA * N_TR))
+    got = float(hist["gamma1_next"][-1, 0])
+    assert abs(got / exact - 1) < 0.03, got / exact
+    assert 0.9 < float(hist["map_slope"][-1]) < 1.0
