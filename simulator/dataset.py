@@ -25,7 +25,7 @@ def to_dataset(sim) -> xr.Dataset:
     """Assemble the Dataset of a finished (or partial) :class:`~simulator.engine.Simulation`."""
     m = sim.model
     sched = sim.schedule
-    stats = batch_means(sim.est, sim.nbk)
+    stats = batch_means(sim.est, sim.kstat)
     tau = sched.tau
     echo, ramsey = stats["echo"], stats["ramsey"]
     g2e = crossing_rate(tau, echo)

@@ -18,7 +18,7 @@ import numpy as np
 from .config import Config, load_config
 import numba
 
-from .kernel import (FLIP, HOP, N_EST, advance_dots, bucket_index, flush_all, init_dots, initial_energies,
+from .kernel import (FLIP, HOP, N_EST, advance_dots, bucket_index, flush_batch, init_dots, initial_energies,
                      reconstruct_and_estimate, relevance, reverse_rows)
 from .model import Model, build_model
 from .schedule import build_schedule
@@ -28,7 +28,7 @@ CHUNK_SAMPLE_ENTRIES = 4_000_000
 CHUNK_EVENTS = 4_000_000
 
 STATE_ARRAYS = ("rng", "occ", "perm", "t_next", "events", "phi", "eps", "cnt",
-                "est", "cnt1", "cnt2", "nbk", "bidx", "batch", "energy")
+                "est", "cnt1", "cnt2", "kstat", "batch", "energy")
 
 
 class Simulation:
@@ -93,8 +93,7 @@ class Simulation:
         self.est = np.zeros((N_EST, K, self.P))
         self.cnt1 = np.zeros((K, self.P), dtype=np.int64)
         self.cnt2 = np.zeros((K, self.P), dtype=np.int64)
-        self.nbk = np.zeros((K, self.n_batches), dtype=np.int64)
-        self.bidx = np.zeros((K, self.P), dtype=np.int64)
+        self.kstat = np.zeros((4, K))
         self.batch = np.zeros(1, dtype=np.int64)
         self.energy = np.full((self.traj_p.shape[0], self.schedule.n_traj_times), np.nan)
         self.t = 0.0
@@ -159,10 +158,10 @@ class Simulation:
                           self.probe_of, ts, n, self.t, buckets, self.dEP, self.dC)
         self.t = reconstruct_and_estimate(ts, ks, js, n, self.t, self.phi, self.eps, self.cnt, self.dEP,
                                           self.dC, self.schedule.stride, self.est, self.cnt1,
-                                          self.cnt2, self.nbk, self.bidx, self.batch, self.t_batch, self.n_batches,
+                                          self.cnt2, self.kstat, self.batch, self.t_batch, self.n_batches,
                                           self.traj_p, self.eps0[self.traj_p], self.energy)
         if self.t >= self.t_max:
-            flush_all(self.est, self.nbk, self.bidx)
+            flush_batch(self.est, self.kstat)
             self.finished = True
         return int(ev)
 

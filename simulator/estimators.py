@@ -3,23 +3,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernel import AE, AR, QE, QR, SER, SRI, SRR
+from .kernel import AE, AR, N2, NBAT, NTOT, QE, QR, SER, SRI, SRR
 
 
-def batch_means(est: np.ndarray, nbk: np.ndarray) -> dict:
+def batch_means(est: np.ndarray, kstat: np.ndarray) -> dict:
     """Means and standard errors of the echo and Ramsey signals, shape (P, K).
 
     Windows overlap, so successive windows are correlated; the standard error is
     the weighted batch-means estimate over B batches of equal simulated time:
         var(E) = sum_b (n_b/nbar)^2 (m_b - E)^2 / (B (B - 1)),
     with m_b = s_b / n_b the batch mean and E the grand mean, evaluated from the
-    running sums kept by :func:`simulator.kernel._flush_cell`; ``nbk[k, b]`` is the
-    number of windows of tau_k in batch b.
+    running sums kept by :func:`simulator.kernel.flush_batch`.
     """
-    nbk = nbk.astype(float)
-    ntot = nbk.sum(axis=1)                  # (K,)
-    B = (nbk > 0).sum(axis=1).astype(float)
-    n2 = (nbk ** 2).sum(axis=1)
+    ntot = kstat[NTOT]                      # (K,)
+    B = kstat[NBAT]
+    n2 = kstat[N2]
     with np.errstate(invalid="ignore", divide="ignore"):
         nbar = ntot / B
         out = {"n_windows": ntot.astype(np.int64), "n_batches": B.astype(np.int64)}

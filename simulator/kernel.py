@@ -35,8 +35,8 @@ HOP = 1
 # rows of the per-(tau, probe) estimator array ``est`` (shape (N_EST, K, P))
 PH1, PH2, BER, BRR, BRI, SER, SRR, SRI, AE, AR, QE, QR = range(12)
 N_EST = 12
-# phases are rebased to 0 at every REBASE_EVERY-th batch boundary
-REBASE_EVERY = 8
+# rows of the per-tau counters ``kstat`` (shape (4, K))
+NB_CUR, N2, NTOT, NBAT = range(4)
 
 TAG_SENTINEL = -1
 TAG_TRAJECTORY = -2
@@ -303,37 +303,43 @@ def relevance(n_dots, M, rev_ptr, rev_probe, probe_of, dot_lo, dot_hi, probe_lo,
 # ---------------------------------------------------------------------------
 # exact reconstruction at the sample times + online estimators
 # ---------------------------------------------------------------------------
-@nb.njit(inline="always", cache=True)
-def _flush_cell(est, k, p, nb_):
-    """Fold the (tau_k, probe p) batch sums of a closed batch with nb_ windows into
-    the running totals: grand sums S, A = sum_b s_b^2, Q = sum_b n_b s_b (n_b is
-    the same for every probe), which give the weighted batch-means variance
-    (:func:`simulator.estimators.batch_means`)."""
-    e = est[BER, k, p]
-    r = est[BRR, k, p]
-    est[SER, k, p] += e
-    est[SRR, k, p] += r
-    est[SRI, k, p] += est[BRI, k, p]
-    est[AE, k, p] += e * e
-    est[AR, k, p] += r * r
-    est[QE, k, p] += nb_ * e
-    est[QR, k, p] += nb_ * r
-    est[BER, k, p] = 0.0
-    est[BRR, k, p] = 0.0
-    est[BRI, k, p] = 0.0
-
-
 @nb.njit(cache=True)
-def flush_all(est, nbk, bidx):
-    """Close every cell's open batch (end of run)."""
-    for k in range(est.shape[1]):
-        for p in range(est.shape[2]):
-            _flush_cell(est, k, p, nbk[k, bidx[k, p]])
+def flush_batch(est, kstat):
+    """Close the current batch: fold the batch sums into the running totals.
+
+    For each (tau, probe) we keep the grand sums S, the sum of squared batch sums
+    A = sum_b s_b^2 and Q = sum_b n_b s_b (n_b: windows in batch b, the same for
+    every probe), which give the weighted batch-means variance at the end
+    (:func:`simulator.estimators.batch_means`).
+    """
+    K = est.shape[1]
+    P = est.shape[2]
+    for k in range(K):
+        nb_ = kstat[NB_CUR, k]
+        if nb_ == 0:
+            continue
+        for p in range(P):
+            e = est[BER, k, p]
+            r = est[BRR, k, p]
+            est[SER, k, p] += e
+            est[SRR, k, p] += r
+            est[SRI, k, p] += est[BRI, k, p]
+            est[AE, k, p] += e * e
+            est[AR, k, p] += r * r
+            est[QE, k, p] += nb_ * e
+            est[QR, k, p] += nb_ * r
+            est[BER, k, p] = 0.0
+            est[BRR, k, p] = 0.0
+            est[BRI, k, p] = 0.0
+        kstat[N2, k] += nb_ * nb_
+        kstat[NTOT, k] += nb_
+        kstat[NBAT, k] += 1.0
+        kstat[NB_CUR, k] = 0.0
 
 
 @nb.njit(cache=True)
 def reconstruct_and_estimate(sample_t, sample_k, sample_j, n, t_prev, phi, eps, cnt, dEP, dC,
-                             stride, est, cnt1, cnt2, nbk, bidx, batch, t_batch, n_batches,
+                             stride, est, cnt1, cnt2, kstat, batch, t_batch, n_batches,
                              traj_p, traj_eps0, energy):
     """Walk the chunk's samples in time order.
 
@@ -348,11 +354,7 @@ def reconstruct_and_estimate(sample_t, sample_k, sample_j, n, t_prev, phi, eps, 
     with S = 1 iff the probe's own occupation did not change in [t0, t0+tau]
     (own-change counts equal). Trajectory samples record eps0 + eps.
     ``batch[0]`` is the current batch index; batches are consecutive stretches of
-    t_batch in simulated time (by window completion time); ``nbk[k, b]`` counts the
-    windows of tau_k completed in batch b (the same for every probe) and
-    ``bidx[k, p]`` is the batch a cell's open sums belong to: a cell's batch is
-    closed lazily, when its next window completes in a later batch (O(1) per
-    window instead of a sweep over all cells at every batch boundary).
+    t_batch in simulated time (by window completion time).
     Returns the time of the last sample.
     """
     P = phi.shape[0]
@@ -360,9 +362,8 @@ def reconstruct_and_estimate(sample_t, sample_k, sample_j, n, t_prev, phi, eps, 
         tb = sample_t[b]
         # batch boundary crossed: close the batch before counting this sample's windows
         while batch[0] < n_batches - 1 and tb >= (batch[0] + 1) * t_batch:
+            flush_batch(est, kstat)
             batch[0] += 1
-            if batch[0] % REBASE_EVERY != 0:
-                continue
             # rebase every probe's phase to 0 (only differences enter the windows):
             # keeps magnitudes, and so rounding, bounded over arbitrarily long runs;
             # done at fixed times, so the result does not depend on chunking
@@ -386,14 +387,7 @@ def reconstruct_and_estimate(sample_t, sample_k, sample_j, n, t_prev, phi, eps, 
             j = sample_j[b]
             c = stride[k]
             complete = j >= 2 and (j - 2) % c == 0
-            cb = batch[0]
-            if complete:
-                nbk[k, cb] += 1
             for p in range(P):
-                if complete and bidx[k, p] != cb:
-                    # first window of this cell in a new batch: its previous batch is closed
-                    _flush_cell(est, k, p, nbk[k, bidx[k, p]])
-                    bidx[k, p] = cb
                 if complete and cnt[p] == cnt2[k, p]:
                     ph = phi[p]
                     pe = ph - 2.0 * est[PH1, k, p] + est[PH2, k, p]
@@ -405,6 +399,8 @@ def reconstruct_and_estimate(sample_t, sample_k, sample_j, n, t_prev, phi, eps, 
                 est[PH1, k, p] = phi[p]
                 cnt2[k, p] = cnt1[k, p]
                 cnt1[k, p] = cnt[p]
+            if complete:
+                kstat[NB_CUR, k] += 1.0
         elif k == TAG_TRAJECTORY:
             m = sample_j[b]
             for i in range(traj_p.shape[0]):
