@@ -38,6 +38,9 @@ N_EST = 12
 # rows of the per-tau counters ``kstat`` (shape (4, K))
 NB_CUR, N2, NTOT, NBAT = range(4)
 
+# phases are rebased to 0 at every REBASE_EVERY-th batch boundary
+REBASE_EVERY = 8
+
 TAG_SENTINEL = -1
 TAG_TRAJECTORY = -2
 
@@ -364,6 +367,8 @@ def reconstruct_and_estimate(sample_t, sample_k, sample_j, n, t_prev, phi, eps, 
         while batch[0] < n_batches - 1 and tb >= (batch[0] + 1) * t_batch:
             flush_batch(est, kstat)
             batch[0] += 1
+            if batch[0] % REBASE_EVERY != 0:
+                continue
             # rebase every probe's phase to 0 (only differences enter the windows):
             # keeps magnitudes, and so rounding, bounded over arbitrarily long runs;
             # done at fixed times, so the result does not depend on chunking
