@@ -18,7 +18,8 @@ import numpy as np
 from .config import Config, load_config
 import numba
 
-from .kernel import (FLIP, HOP, N_EST, advance_dots, bucket_index, flush_batch, init_dots, initial_energies,
+from .kernel import (FLIP, HOP, N_EST, advance_dots, batch_plan, bucket_index, flush_batch, init_dots,
+                     initial_energies,
                      reconstruct_and_estimate, relevance, reverse_rows)
 from .model import Model, build_model
 from .schedule import build_schedule
@@ -95,6 +96,7 @@ class Simulation:
         self.cnt2 = np.zeros((K, self.P), dtype=np.int64)
         self.kstat = np.zeros((4, K))
         self.batch = np.zeros(1, dtype=np.int64)
+        self.flush_nb = np.zeros((self.n_batches, K))
         self.energy = np.full((self.traj_p.shape[0], self.schedule.n_traj_times), np.nan)
         self.t = 0.0
         self.finished = False
@@ -123,6 +125,8 @@ class Simulation:
         pdot = m.probe_dot
         self.probe_lo = np.searchsorted(pdot, self.dot_lo).astype(np.int64)
         self.probe_hi = np.searchsorted(pdot, self.dot_hi).astype(np.int64)
+        # probe blocks of the reconstruction pass (any partition gives the same result)
+        self.p_edges = np.linspace(0, self.P, min(T, max(self.P, 1)) + 1).round().astype(np.int64)
         self.relevant = np.zeros((T, m.n_dots), dtype=np.uint8)
         relevance(m.n_dots, m.M, self.rev_ptr, self.rev_probe, self.probe_of, self.dot_lo, self.dot_hi,
                   self.probe_lo, self.probe_hi, self.relevant)
@@ -156,10 +160,13 @@ class Simulation:
                           self.perm, self.t_next, self.events, *snap, self.relevant, self.dot_lo, self.dot_hi,
                           self.probe_lo, self.probe_hi, self.rev_ptr, self.rev_probe, self.rev_U,
                           self.probe_of, ts, n, self.t, buckets, self.dEP, self.dC)
+        batch0 = int(self.batch[0])
+        batch_plan(ts, ks, js, n, self.schedule.stride, self.kstat, self.batch, self.t_batch, self.n_batches,
+                   self.flush_nb)
         self.t = reconstruct_and_estimate(ts, ks, js, n, self.t, self.phi, self.eps, self.cnt, self.dEP,
                                           self.dC, self.schedule.stride, self.est, self.cnt1,
-                                          self.cnt2, self.kstat, self.batch, self.t_batch, self.n_batches,
-                                          self.traj_p, self.eps0[self.traj_p], self.energy)
+                                          self.cnt2, batch0, self.t_batch, self.n_batches, self.flush_nb,
+                                          self.traj_p, self.eps0[self.traj_p], self.energy, self.p_edges)
         if self.t >= self.t_max:
             flush_batch(self.est, self.kstat)
             self.finished = True

@@ -306,34 +306,36 @@ def relevance(n_dots, M, rev_ptr, rev_probe, probe_of, dot_lo, dot_hi, probe_lo,
 # ---------------------------------------------------------------------------
 # exact reconstruction at the sample times + online estimators
 # ---------------------------------------------------------------------------
+@nb.njit(inline="always", cache=True)
+def _flush_cell(est, k, p, nb_):
+    """Fold the batch sums of cell (tau_k, probe p), from a batch of nb_ windows,
+    into its running totals: grand sums S, A = sum_b s_b^2, Q = sum_b n_b s_b
+    (n_b is the same for every probe), which give the weighted batch-means
+    variance (:func:`simulator.estimators.batch_means`)."""
+    e = est[BER, k, p]
+    r = est[BRR, k, p]
+    est[SER, k, p] += e
+    est[SRR, k, p] += r
+    est[SRI, k, p] += est[BRI, k, p]
+    est[AE, k, p] += e * e
+    est[AR, k, p] += r * r
+    est[QE, k, p] += nb_ * e
+    est[QR, k, p] += nb_ * r
+    est[BER, k, p] = 0.0
+    est[BRR, k, p] = 0.0
+    est[BRI, k, p] = 0.0
+
+
 @nb.njit(cache=True)
 def flush_batch(est, kstat):
-    """Close the current batch: fold the batch sums into the running totals.
-
-    For each (tau, probe) we keep the grand sums S, the sum of squared batch sums
-    A = sum_b s_b^2 and Q = sum_b n_b s_b (n_b: windows in batch b, the same for
-    every probe), which give the weighted batch-means variance at the end
-    (:func:`simulator.estimators.batch_means`).
-    """
+    """Close the current batch of every cell (end of run) and count it per tau."""
     K = est.shape[1]
-    P = est.shape[2]
     for k in range(K):
         nb_ = kstat[NB_CUR, k]
         if nb_ == 0:
             continue
-        for p in range(P):
-            e = est[BER, k, p]
-            r = est[BRR, k, p]
-            est[SER, k, p] += e
-            est[SRR, k, p] += r
-            est[SRI, k, p] += est[BRI, k, p]
-            est[AE, k, p] += e * e
-            est[AR, k, p] += r * r
-            est[QE, k, p] += nb_ * e
-            est[QR, k, p] += nb_ * r
-            est[BER, k, p] = 0.0
-            est[BRR, k, p] = 0.0
-            est[BRI, k, p] = 0.0
+        for p in range(est.shape[2]):
+            _flush_cell(est, k, p, nb_)
         kstat[N2, k] += nb_ * nb_
         kstat[NTOT, k] += nb_
         kstat[NBAT, k] += 1.0
@@ -341,10 +343,41 @@ def flush_batch(est, kstat):
 
 
 @nb.njit(cache=True)
+def batch_plan(sample_t, sample_k, sample_j, n, stride, kstat, batch, t_batch, n_batches, flush_nb):
+    """Serial pre-pass over a chunk's samples: the per-tau bookkeeping that is
+    shared by all probes. Advances ``batch[0]`` and the per-tau counters ``kstat``
+    exactly as the estimator walks the samples, and records, for the c-th batch
+    boundary crossed in this chunk, the number of windows of every tau in the batch
+    being closed (``flush_nb[c, k]``), which every probe's batch flush needs.
+    Returns the number of boundaries crossed."""
+    K = kstat.shape[1]
+    nc = 0
+    for b in range(n):
+        tb = sample_t[b]
+        while batch[0] < n_batches - 1 and tb >= (batch[0] + 1) * t_batch:
+            for k in range(K):
+                nb_ = kstat[NB_CUR, k]
+                flush_nb[nc, k] = nb_
+                if nb_ > 0:
+                    kstat[N2, k] += nb_ * nb_
+                    kstat[NTOT, k] += nb_
+                    kstat[NBAT, k] += 1.0
+                    kstat[NB_CUR, k] = 0.0
+            batch[0] += 1
+            nc += 1
+        k = sample_k[b]
+        if k >= 0:
+            j = sample_j[b]
+            if j >= 2 and (j - 2) % stride[k] == 0:
+                kstat[NB_CUR, k] += 1.0
+    return nc
+
+
+@nb.njit(parallel=True, cache=True)
 def reconstruct_and_estimate(sample_t, sample_k, sample_j, n, t_prev, phi, eps, cnt, dEP, dC,
-                             stride, est, cnt1, cnt2, kstat, batch, t_batch, n_batches,
-                             traj_p, traj_eps0, energy):
-    """Walk the chunk's samples in time order.
+                             stride, est, cnt1, cnt2, batch0, t_batch, n_batches, flush_nb,
+                             traj_p, traj_eps0, energy, p_edges):
+    """Walk the chunk's samples in time order, for every block of probes in parallel.
 
     At each sample b: phi += eps*(t_b - t_{b-1}) + dP[b]; eps += dE[b];
     own-change count += dC[b]. Then, if the sample is point j of the half-tau grid
@@ -356,58 +389,72 @@ def reconstruct_and_estimate(sample_t, sample_k, sample_j, n, t_prev, phi, eps, 
     its real part is accumulated; the Ramsey signal keeps both parts).
     with S = 1 iff the probe's own occupation did not change in [t0, t0+tau]
     (own-change counts equal). Trajectory samples record eps0 + eps.
-    ``batch[0]`` is the current batch index; batches are consecutive stretches of
-    t_batch in simulated time (by window completion time).
-    Returns the time of the last sample.
+
+    Batches are consecutive stretches of t_batch in simulated time (by window
+    completion time); at each boundary every cell's batch sums are folded into
+    its totals with the window counts recorded by :func:`batch_plan` (called
+    first, with the batch index ``batch0`` of the chunk's start). Probes are
+    independent here, so blocks ``p_edges`` run in parallel; every cell sees the
+    same operations in the same order, so the result does not depend on the
+    blocks. Returns the time of the last sample.
     """
-    P = phi.shape[0]
-    for b in range(n):
-        tb = sample_t[b]
-        # batch boundary crossed: close the batch before counting this sample's windows
-        while batch[0] < n_batches - 1 and tb >= (batch[0] + 1) * t_batch:
-            flush_batch(est, kstat)
-            batch[0] += 1
-            if batch[0] % REBASE_EVERY != 0:
-                continue
-            # rebase every probe's phase to 0 (only differences enter the windows):
-            # keeps magnitudes, and so rounding, bounded over arbitrarily long runs;
-            # done at fixed times, so the result does not depend on chunking
-            for p in range(P):
-                c0 = phi[p]
-                phi[p] = 0.0
-                for kk in range(est.shape[1]):
-                    est[PH1, kk, p] -= c0
-                    est[PH2, kk, p] -= c0
-        dt = tb - t_prev
-        for p in range(P):
-            phi[p] += eps[p] * dt + dEP[b, p, 1]
-            eps[p] += dEP[b, p, 0]
-            cnt[p] += dC[b, p]
-            dEP[b, p, 0] = 0.0
-            dEP[b, p, 1] = 0.0
-            dC[b, p] = 0
-        t_prev = tb
-        k = sample_k[b]
-        if k >= 0:
-            j = sample_j[b]
-            c = stride[k]
-            complete = j >= 2 and (j - 2) % c == 0
-            for p in range(P):
-                if complete and cnt[p] == cnt2[k, p]:
-                    ph = phi[p]
-                    pe = ph - 2.0 * est[PH1, k, p] + est[PH2, k, p]
-                    pr = ph - est[PH2, k, p]
-                    est[BER, k, p] += math.cos(pe)
-                    est[BRR, k, p] += math.cos(pr)
-                    est[BRI, k, p] += math.sin(pr)
-                est[PH2, k, p] = est[PH1, k, p]
-                est[PH1, k, p] = phi[p]
-                cnt2[k, p] = cnt1[k, p]
-                cnt1[k, p] = cnt[p]
-            if complete:
-                kstat[NB_CUR, k] += 1.0
-        elif k == TAG_TRAJECTORY:
-            m = sample_j[b]
-            for i in range(traj_p.shape[0]):
-                energy[i, m] = traj_eps0[i] + eps[traj_p[i]]
-    return t_prev
+    T = p_edges.shape[0] - 1
+    for blk in nb.prange(T):
+        p0 = p_edges[blk]
+        p1 = p_edges[blk + 1]
+        bi = batch0
+        nc = 0
+        tp = t_prev
+        for b in range(n):
+            tb = sample_t[b]
+            while bi < n_batches - 1 and tb >= (bi + 1) * t_batch:
+                for k in range(est.shape[1]):
+                    nb_ = flush_nb[nc, k]
+                    if nb_ == 0:
+                        continue
+                    for p in range(p0, p1):
+                        _flush_cell(est, k, p, nb_)
+                bi += 1
+                nc += 1
+                if bi % REBASE_EVERY == 0:
+                    # rebase the phases to 0 (only differences enter the windows):
+                    # bounded magnitudes, so bounded rounding, over arbitrarily long
+                    # runs; at fixed times, so independent of chunking
+                    for p in range(p0, p1):
+                        c0 = phi[p]
+                        phi[p] = 0.0
+                        for kk in range(est.shape[1]):
+                            est[PH1, kk, p] -= c0
+                            est[PH2, kk, p] -= c0
+            dt = tb - tp
+            for p in range(p0, p1):
+                phi[p] += eps[p] * dt + dEP[b, p, 1]
+                eps[p] += dEP[b, p, 0]
+                cnt[p] += dC[b, p]
+                dEP[b, p, 0] = 0.0
+                dEP[b, p, 1] = 0.0
+                dC[b, p] = 0
+            tp = tb
+            k = sample_k[b]
+            if k >= 0:
+                j = sample_j[b]
+                complete = j >= 2 and (j - 2) % stride[k] == 0
+                for p in range(p0, p1):
+                    if complete and cnt[p] == cnt2[k, p]:
+                        ph = phi[p]
+                        pe = ph - 2.0 * est[PH1, k, p] + est[PH2, k, p]
+                        pr = ph - est[PH2, k, p]
+                        est[BER, k, p] += math.cos(pe)
+                        est[BRR, k, p] += math.cos(pr)
+                        est[BRI, k, p] += math.sin(pr)
+                    est[PH2, k, p] = est[PH1, k, p]
+                    est[PH1, k, p] = phi[p]
+                    cnt2[k, p] = cnt1[k, p]
+                    cnt1[k, p] = cnt[p]
+            elif k == TAG_TRAJECTORY:
+                m = sample_j[b]
+                for i in range(traj_p.shape[0]):
+                    q = traj_p[i]
+                    if q >= p0 and q < p1:
+                        energy[i, m] = traj_eps0[i] + eps[q]
+    return sample_t[n - 1]
