@@ -179,6 +179,30 @@ def map_slope(history: list, g: np.ndarray, target: np.ndarray, free: np.ndarray
     return float(1.0 + dR / dx)
 
 
+MONOTONE_STEPS = 4
+
+
+def still_moving(history: list, new: np.ndarray, free: np.ndarray, noise: float) -> bool:
+    """True while the last MONOTONE_STEPS updates all moved the (median log)
+    rate the same way by at least half the relative measurement noise: an iterate
+    drifting in one direction by steps comparable to the noise is still
+    approaching the fixed point (at the fixed point the noise makes the steps
+    change sign); steps far below the noise are left to the distance criterion."""
+    if len(history) < MONOTONE_STEPS:
+        return True
+    seq = [h["gamma1"].values for h in history[-MONOTONE_STEPS:]] + [new]
+    med = []
+    for g in seq:
+        v = g[free]
+        v = v[v > 0]
+        if v.size == 0:
+            return False
+        med.append(np.median(np.log(v)))
+    d = np.diff(med)
+    steps = np.sign(d)
+    return bool(np.all(steps == steps[0]) and steps[0] != 0 and np.all(np.abs(d) > 0.5 * noise))
+
+
 def run_loop(config: Config, outdir: str | Path, measure: Callable | None = None,
              progress: bool = False, log: Callable[[str], None] | None = None) -> xr.Dataset:
     """Iterate to the self-consistent Gamma1 profile; returns the history Dataset
@@ -226,7 +250,9 @@ def run_loop(config: Config, outdir: str | Path, measure: Callable | None = None
         zf = z[free & np.isfinite(z)]
         if free.any() and new[free].max() < sc["floor"] * gamma:
             status = "collapsed"
-        elif zf.size and zf.max() < sc["tolerance"] and np.isfinite(z[free]).all():
+        elif (zf.size and zf.max() < sc["tolerance"] and np.isfinite(z[free]).all()
+              and not still_moving(history, new, free, float(np.median((sigma / target)[free & (target > 0)]))
+                                   if (free & (target > 0)).any() else 0.0)):
             status = "converged"
         elif k == sc["max_iterations"] - 1:
             status = "max_iterations"

@@ -163,3 +163,21 @@ def test_slow_contraction_does_not_stop_early(tmp_path):
     got = float(hist["gamma1_next"][-1, 0])
     assert abs(got / exact - 1) < 0.03, got / exact
     assert 0.9 < float(hist["map_slope"][-1]) < 1.0
+
+
+def test_still_moving_rule():
+    import xarray as xr
+
+    from analysis.closure import still_moving
+
+    free = np.ones(3, dtype=bool)
+
+    def hist(vals):
+        return [xr.Dataset({"gamma1": (("dot",), np.full(3, v))}) for v in vals]
+
+    rising = [1.0, 1.1, 1.2, 1.3]
+    assert still_moving(hist(rising), np.full(3, 1.4), free, noise=0.02)        # steps ~8% > noise/2
+    assert not still_moving(hist([1.0, 1.05, 0.98, 1.03]), np.full(3, 1.0), free, noise=0.02)   # signs change
+    tiny = [1.0, 1.0001, 1.0002, 1.0003]
+    assert not still_moving(hist(tiny), np.full(3, 1.0004), free, noise=0.02)  # far below the noise
+    assert still_moving(hist(rising[:2]), np.full(3, 1.3), free, noise=0.02)   # too few iterations to judge
