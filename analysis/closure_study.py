@@ -13,7 +13,7 @@ from simulator.sweep import expand
 
 from .closure import growth_factor, law, run_loop
 from .meanfield.chain import critical_coupling, fit_power_law
-from .meanfield.selfconsistent import solve_selfconsistent
+from .meanfield.selfconsistent import gamma2_eq19_corrected, gamma2_eq19_printed, solve_selfconsistent
 
 
 def _label(member) -> str:
@@ -48,7 +48,19 @@ def fixed_point_study(config: Config, outdir: str | Path, log=None) -> list[dict
             mf = stable[0] if stable else None
         except ValueError:
             mf = None
-        rows.append({**member.values, "label": _label(member), "status": hist.attrs["status"],
+        args = (c["couplings"]["gamma"], sc["delta_m"], n_tr, c["lattice"]["d"], sc["Xi"], sc["K"])
+        extra = {}
+        for name, fn in (("eq19_printed", gamma2_eq19_printed), ("eq19_corrected", gamma2_eq19_corrected)):
+            try:
+                extra[name] = float(fn(*args))
+            except (ValueError, RuntimeError):
+                extra[name] = np.nan
+        try:   # Eq. 12 + the full order sum Eq. 15 (stable non-zero root, if any)
+            r15 = [r for r in solve_selfconsistent(*args, law="eq15") if r.stable and r.gamma1 > 0]
+            extra["mf15_gamma2"] = r15[0].gamma2 if r15 else np.nan
+        except ValueError:
+            extra["mf15_gamma2"] = np.nan
+        rows.append({**member.values, **extra, "label": _label(member), "status": hist.attrs["status"],
                      "iterations": hist.sizes["iteration"], "Xi_logK": sc["Xi"] * math.log(sc["K"]),
                      "law": law(c), "gamma1": g1, "gamma2": g2, "gamma2_err": g2_err,
                      "mf_gamma1": mf.gamma1 if mf else np.nan, "mf_gamma2": mf.gamma2 if mf else np.nan,
@@ -141,10 +153,60 @@ def plot_fixed_points(rows: list[dict], path: str | Path) -> Path:
     axes[1].errorbar(x, [r["gamma2"] for r in rows], yerr=[r["gamma2_err"] for r in rows], fmt="o",
                      label="simulated fixed point")
     axes[1].plot(x, [r["mf_gamma2"] for r in rows], "s", mfc="none", label="mean field Eq. 12 + 16/17")
+    axes[1].plot(x, [r["mf15_gamma2"] for r in rows], "D", mfc="none", label="mean field Eq. 12 + 15")
+    axes[1].plot(x, [r["eq19_corrected"] for r in rows], "k_", ms=12, label="Eq. 19 (exact solution)")
+    axes[1].plot(x, [r["eq19_printed"] for r in rows], "x", color="gray", label="Eq. 19 as printed")
     axes[1].set_yscale("log")
     axes[1].set_xlabel(r"$\Xi \log K$")
     axes[1].set_ylabel(r"$\Gamma_2$ at the fixed point")
     axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def bath_chain_comparison(hist: xr.Dataset, config: Config) -> dict:
+    """Final self-consistent profile of a chain with a bath at its left end against
+    the Appendix-B mean-field chain with the same L, gamma/delta_m, bath rate and
+    n_tr (analysis.meanfield.chain.solve_chain, boundary='bath')."""
+    from .meanfield.chain import solve_chain
+
+    sc = config["selfconsistent"]
+    bath = config["dynamics"]["bath"]
+    L = config["lattice"]["L"]
+    width = bath["width"]
+    g2 = hist["gamma2"].values[-1]
+    err = hist["gamma2_stderr"].values[-1]
+    mf = solve_chain(L - width, config["couplings"]["gamma"] / sc["delta_m"], xi=config["couplings"]["xi"],
+                     gamma=config["couplings"]["gamma"], boundary="bath", bath_gamma1=bath["gamma1"],
+                     bath_width=width, n_tr=float(config["lattice"]["levels"]))
+    return {"x": np.arange(1, L - width + 1), "gamma2": g2[width:], "gamma2_err": err[width:],
+            "gamma1": hist["gamma1_next"].values[-1][width:], "mf_gamma2": mf.gamma2, "mf_gamma1": mf.gamma1,
+            "mf_status": mf.status}
+
+
+def plot_bath_chain(cmp: dict, path: str | Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, logx in ((axes[0], False), (axes[1], True)):
+        ax.errorbar(cmp["x"], cmp["gamma2"], yerr=cmp["gamma2_err"], fmt="o", ms=3, label=r"simulation $\Gamma_2$")
+        ax.plot(cmp["x"], cmp["mf_gamma2"], "k-", lw=1, label=r"App. B mean-field chain $\Gamma_2$")
+        ax.plot(cmp["x"], cmp["gamma1"], "s", ms=2, color="C1", label=r"simulation $\Gamma_1$")
+        ax.plot(cmp["x"], cmp["mf_gamma1"], "--", color="C1", lw=1, label=r"mean field $\Gamma_1$")
+        ax.set_yscale("log")
+        if logx:
+            ax.set_xscale("log")
+        ax.set_xlabel("distance from the bath (dots)")
+        ax.legend(fontsize=7)
+    axes[0].set_title("self-consistent profile, semilog", fontsize=9)
+    axes[1].set_title("log-log", fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

@@ -124,14 +124,23 @@ def cmd_selfconsistent(args) -> int:
             return 0
         rows = cs.fixed_point_study(cfg, outdir, log=log)
         print(f"{'member':>28s}{'XilogK':>8s}{'law':>5s}{'status':>16s}{'it':>4s}{'Gamma1':>11s}{'Gamma2':>11s}"
-              f"{'+-':>9s}{'MF Gamma1':>11s}{'MF Gamma2':>11s}")
+              f"{'+-':>9s}{'MF Gamma1':>11s}{'MF Gamma2':>11s}{'MF(15) G2':>11s}{'Eq19 exact':>11s}{'Eq19 print':>11s}")
         for r in rows:
             print(f"{r['label']:>28s}{r['Xi_logK']:>8.3f}{r['law']:>5s}{r['status']:>16s}{r['iterations']:>4d}"
                   f"{r['gamma1']:>11.4g}{r['gamma2']:>11.4g}{r['gamma2_err']:>9.2g}{r['mf_gamma1']:>11.4g}"
-                  f"{r['mf_gamma2']:>11.4g}")
+                  f"{r['mf_gamma2']:>11.4g}{r['mf15_gamma2']:>11.4g}{r['eq19_corrected']:>11.4g}{r['eq19_printed']:>11.4g}")
         print(f"plot:   {cs.plot_fixed_points(rows, outdir / 'fixed_points.png')}")
         return 0 if all(r["status"] in ("converged", "collapsed") for r in rows) else 1
     hist = run_loop(cfg, outdir, progress=False, log=log)
+    if cfg["dynamics"]["bath"]["side"] == "left" and cfg["lattice"]["d"] == 1 and cfg["selfconsistent"]["mode"] == "profile":
+        from analysis import closure_study as cs
+
+        cmp = cs.bath_chain_comparison(hist, cfg)
+        print(f"{'x':>4s}{'Gamma2 sim':>12s}{'+-':>9s}{'Gamma2 MF':>12s}{'Gamma1 sim':>12s}{'Gamma1 MF':>12s}")
+        for i in range(0, cmp["x"].size, max(1, cmp["x"].size // 15)):
+            print(f"{cmp['x'][i]:>4d}{cmp['gamma2'][i]:>12.4g}{cmp['gamma2_err'][i]:>9.2g}{cmp['mf_gamma2'][i]:>12.4g}"
+                  f"{cmp['gamma1'][i]:>12.4g}{cmp['mf_gamma1'][i]:>12.4g}")
+        print(f"plot:   {cs.plot_bath_chain(cmp, outdir / 'bath_profile.png')}")
     print(f"status: {hist.attrs['status']} after {hist.sizes['iteration']} iterations; history: {outdir / 'history.nc'}")
     print(f"plot:   {plot_loop(hist, outdir / 'history.png')}")
     return 0 if hist.attrs["status"] in ("converged", "collapsed") else 1
