@@ -243,14 +243,8 @@ class Config:
             node = node[part]
         return node
 
-    def replace(self, **dotted_values) -> "Config":
-        """A new Config with ``{"table.key": value}`` replaced (keys use '__' for '.')."""
-        raw = copy.deepcopy(self.data)
-        for k, v in dotted_values.items():
-            _set_dotted(raw, k.replace("__", "."), v)
-        return Config.from_dict(raw)
-
     def with_values(self, values: dict) -> "Config":
+        """A new, validated Config with ``{"table.key": value}`` set."""
         raw = copy.deepcopy(self.data)
         for k, v in values.items():
             _set_dotted(raw, k, v)
