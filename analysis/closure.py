@@ -172,7 +172,7 @@ def map_slope(history: list, g: np.ndarray, target: np.ndarray, free: np.ndarray
     if not ok.any():
         return np.nan
     dx = np.median(np.log(g[ok]) - np.log(g0[ok]))
-    noise = np.median((sigma / target)[ok])
+    noise = np.median(sigma[ok] / target[ok])
     if not (abs(dx) > 3 * noise):
         return float(prev["map_slope"]) if "map_slope" in prev else np.nan
     dR = np.median(np.log(target[ok] / g[ok]) - np.log(t0[ok] / g0[ok]))
@@ -180,6 +180,12 @@ def map_slope(history: list, g: np.ndarray, target: np.ndarray, free: np.ndarray
 
 
 MONOTONE_STEPS = 4
+
+
+def relative_noise(sigma: np.ndarray, target: np.ndarray, free: np.ndarray) -> float:
+    """Median relative error sigma/target over the free dots with a non-zero target."""
+    ok = free & (target > 0) & np.isfinite(sigma)
+    return float(np.median(sigma[ok] / target[ok])) if ok.any() else 0.0
 
 
 def still_moving(history: list, new: np.ndarray, free: np.ndarray, noise: float) -> bool:
@@ -251,8 +257,7 @@ def run_loop(config: Config, outdir: str | Path, measure: Callable | None = None
         if free.any() and new[free].max() < sc["floor"] * gamma:
             status = "collapsed"
         elif (zf.size and zf.max() < sc["tolerance"] and np.isfinite(z[free]).all()
-              and not still_moving(history, new, free, float(np.median((sigma / target)[free & (target > 0)]))
-                                   if (free & (target > 0)).any() else 0.0)):
+              and not still_moving(history, new, free, relative_noise(sigma, target, free))):
             status = "converged"
         elif k == sc["max_iterations"] - 1:
             status = "max_iterations"
