@@ -203,30 +203,39 @@ def plot_scaling(rows: list[dict], path: str | Path) -> Path:
     return path
 
 
-def plot_distributions(ds: xr.Dataset, path: str | Path) -> Path:
-    """Distribution of per-probe Gamma2 / typical Gamma2 at every parameter point."""
+def plot_distributions(ds: xr.Dataset, path: str | Path, max_curves: int = 6) -> Path:
+    """Distribution of per-probe Gamma2 / typical Gamma2 for one dynamics (the first
+    point's kind and M) at up to ``max_curves`` values of the other swept keys."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     path = Path(path)
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    bins = np.linspace(-2, 1.5, 50)
-    for params, members in parameter_points(ds):
-        if not members:
-            continue
+    points = [(p, ms) for p, ms in parameter_points(ds) if ms]
+    if points:
+        first = points[0][0]
+        fixed = {k: v for k, v in first.items() if isinstance(v, str) or k == "lattice.levels"}
+        points = [(p, ms) for p, ms in points if all(p.get(k) == v for k, v in fixed.items())]
+        points = [points[i] for i in np.unique(np.linspace(0, len(points) - 1, min(max_curves, len(points))).astype(int))]
+    data = []
+    for params, members in points:
         g = np.concatenate([censored_gamma2(m) for m in members])
         g = g[np.isfinite(g) & (g > 0)]
-        if g.size < 5:
-            continue
-        ax.hist(np.log10(g / np.median(g)), bins=bins, histtype="step", density=True,
-                label=", ".join(f"{k.split('.')[-1]}={v:.3g}" if isinstance(v, float) else f"{k.split('.')[-1]}={v}"
-                                for k, v in params.items()))
+        if g.size >= 5:
+            label = ", ".join(f"{k.split('.')[-1]}={v:.0e}" if isinstance(v, float) else f"{k.split('.')[-1]}={v}"
+                              for k, v in params.items())
+            data.append((label, np.log10(g / np.median(g))))
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    if data:
+        lim = max(np.percentile(np.abs(x), 99.5) for _, x in data) * 1.2
+        bins = np.linspace(-lim, lim, 40)
+        for label, x in data:
+            ax.hist(x, bins=bins, histtype="step", density=True, label=label)
     ax.set_xlabel(r"$\log_{10}[\Gamma_2(i) / \Gamma_2^{typ}]$")
     ax.set_ylabel("density")
-    ax.set_title("per-probe linewidths: highly inhomogeneous lines", fontsize=10)
-    ax.legend(fontsize=6, ncol=2)
+    ax.set_title("spread of the per-probe echo linewidths", fontsize=10)
+    ax.legend(fontsize=7)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
