@@ -32,7 +32,8 @@ def cmd_run(args) -> int:
 
     cfg = simulator.load_config(args.config, args.set)
     out = Path(args.output) if args.output else _default_output(args.config)
-    ds = simulator.run(cfg, output=out, checkpoint=args.checkpoint, progress=False if args.quiet else None)
+    ds = simulator.run(cfg, output=out, checkpoint=args.checkpoint, progress=False if args.quiet else None,
+                       threads=args.threads)
     _report(ds, out)
     if not args.no_plot:
         from analysis.plots import plot_run
@@ -171,6 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="TABLE.KEY=VALUE",
                    help="override a config value (repeatable), e.g. --set dynamics.gamma1=1e-3")
     p.add_argument("--checkpoint", help="checkpoint path (default <output>.ckpt)")
+    p.add_argument("--threads", type=int, help="parallel blocks (default: all cores); the result is identical "
+                                                "for any value")
     p.add_argument("--no-plot", action="store_true", help="do not write the PNG plot")
     p.add_argument("--no-exact", action="store_true", help="do not draw the exact curves on the plot")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
