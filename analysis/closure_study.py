@@ -11,6 +11,7 @@ import xarray as xr
 from simulator.config import Config
 from simulator.sweep import expand
 
+from .plots import save_figure
 from .closure import growth_factor, law, run_loop
 from .meanfield.chain import critical_coupling, fit_power_law
 from .meanfield.selfconsistent import gamma2_eq19_corrected, gamma2_eq19_printed, solve_selfconsistent
@@ -128,11 +129,7 @@ def plot_critical(rows: list[dict], path: str | Path) -> Path:
     ax.set_ylabel(r"critical $\gamma/\delta_m$")
     ax.set_title("pinned ends: below the critical coupling only Gamma = 0 survives", fontsize=9)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_fixed_points(rows: list[dict], path: str | Path) -> Path:
@@ -160,11 +157,7 @@ def plot_fixed_points(rows: list[dict], path: str | Path) -> Path:
     axes[1].set_xlabel(r"$\Xi \log K$")
     axes[1].set_ylabel(r"$\Gamma_2$ at the fixed point")
     axes[1].legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def bath_chain_comparison(hist: xr.Dataset, config: Config) -> dict:
@@ -207,8 +200,4 @@ def plot_bath_chain(cmp: dict, path: str | Path) -> Path:
         ax.legend(fontsize=7)
     axes[0].set_title("self-consistent profile, semilog", fontsize=9)
     axes[1].set_title("log-log", fontsize=9)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -11,6 +11,16 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
 
+def save_figure(fig, path: str | Path) -> Path:
+    """Lay out, write as PNG (creating the folder) and close a figure."""
+    path = Path(path)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def plot_run(ds: xr.Dataset, path: str | Path, exact: bool = True, max_probes: int = 6) -> Path:
     """Echo and Ramsey decays of a few probes (points with error bars) against the
     exact product (lines, SPEC §5), the probe-averaged echo, and one energy
@@ -58,11 +68,7 @@ def plot_run(ds: xr.Dataset, path: str | Path, exact: bool = True, max_probes: i
     g2 = float(ds["gamma2_echo_typical"])
     fig.suptitle(f"{ds.attrs.get('kind', '')} dynamics — typical $\\Gamma_2$ (echo) = {g2:.3g}, "
                  f"events = {int(ds['n_events']):.3g}", fontsize=11)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_loop(hist: xr.Dataset, path: str | Path) -> Path:
@@ -83,8 +89,4 @@ def plot_loop(hist: xr.Dataset, path: str | Path) -> Path:
     axes[1].semilogy(x, np.maximum(hist["gamma2"].values[-1], 1e-300), "s-", ms=3, label=r"$\Gamma_2$ (last measured)")
     axes[1].set_xlabel("dot index")
     axes[1].legend()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

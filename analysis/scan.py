@@ -26,6 +26,7 @@ import xarray as xr
 import simulator
 from simulator.sweep import member_dataset
 
+from .plots import save_figure
 from .closure import censored_gamma2
 from .compare import exact_signals
 from .meanfield.predictions import gamma2_eq12_config, gamma2_rule_sum
@@ -196,11 +197,7 @@ def plot_scaling(rows: list[dict], path: str | Path) -> Path:
     ax.set_ylabel(r"$\Gamma_2 / (n_{tr}\Gamma_1)$")
     ax.set_title("Eq. 12: measured (markers), exact product (black dots), rule sum (x)", fontsize=9)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_distributions(ds: xr.Dataset, path: str | Path, max_curves: int = 6) -> Path:
@@ -236,11 +233,7 @@ def plot_distributions(ds: xr.Dataset, path: str | Path, max_curves: int = 6) ->
     ax.set_ylabel("density")
     ax.set_title("spread of the per-probe echo linewidths", fontsize=10)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def frequency_autocorrelation(energy: np.ndarray, dt: float, max_lag: int) -> np.ndarray:
@@ -281,11 +274,7 @@ def plot_trajectory(run: xr.Dataset, path: str | Path) -> Path:
     axes[1].set_xlabel("lag [1/$\\gamma$]")
     axes[1].set_ylabel(r"$\langle\delta\epsilon(t)\delta\epsilon(0)\rangle$")
     axes[1].legend()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def report(paths: list[str | Path], figures: str | Path | None = None, exact: bool = True) -> str:
@@ -359,8 +348,4 @@ def plot_bath_profile(run: xr.Dataset, path: str | Path) -> Path:
         ax.legend(fontsize=8)
     axes[0].set_title("semilog", fontsize=9)
     axes[1].set_title("log-log", fontsize=9)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
