@@ -249,8 +249,8 @@ def main(argv=None) -> int:
     except (ConfigError, UserError) as exc:
         print(f"dotkmc: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("dotkmc: interrupted (the last checkpoint, if any, can be resumed)", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print(f"dotkmc: {exc or 'interrupted (the last checkpoint, if any, can be resumed)'}", file=sys.stderr)
         return 130
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -248,8 +250,17 @@ def drive(sim: Simulation, checkpoint: str | Path | None = None, output: str | P
     chunks = 0
     t0 = time.perf_counter()
     ev0 = sim.n_events
+    # Ctrl-C: finish the current chunk (the state is only consistent between
+    # chunks), write a checkpoint, then stop with KeyboardInterrupt
+    interrupted = []
+    previous = None
+    if checkpoint and threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
     try:
         while not sim.finished:
+            if interrupted:
+                sim.save_checkpoint(checkpoint, output)
+                raise KeyboardInterrupt(f"interrupted; resume with: dotkmc resume {checkpoint}")
             tic = time.perf_counter()
             t_before = sim.t
             sim.step()
@@ -269,4 +280,6 @@ def drive(sim: Simulation, checkpoint: str | Path | None = None, output: str | P
                 break
     finally:
         bar.close()
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     return sim
