@@ -22,6 +22,29 @@ SMALL = {"lattice": {"d": 2, "L": 6, "levels": 3}, "couplings": {"cutoff": 2.5},
                  "trajectory": {"probes": 2, "dt": 5.0}}}
 
 
+def long_run_config(path: Path, t_max: float, checkpoint_every: float) -> Path:
+    """A run of several seconds (1D, 16 384 levels) for the kill/interrupt tests."""
+    path.write_text(LONG_RUN.format(t_max=t_max, every=checkpoint_every))
+    return path
+
+
+LONG_RUN = """[lattice]
+d = 1
+L = 4096
+levels = 4
+[couplings]
+cutoff = 6.0
+[dynamics]
+gamma1 = 0.05
+[run]
+t_max = {t_max}
+probes = 16
+checkpoint_every = {every}
+tau = {{ min = 0.5, max = 200.0, points = 12, t0_spacing = 0.0 }}
+trajectory = {{ probes = 1, dt = 10.0 }}
+"""
+
+
 def assert_identical(a: xr.Dataset, b: xr.Dataset) -> None:
     assert set(a.data_vars) == set(b.data_vars)
     for name in a.data_vars:
@@ -75,23 +98,7 @@ def test_checkpoint_resume_api(tmp_path):
 
 def test_sigkill_and_resume_cli(tmp_path):
     """A real `dotkmc run` killed with SIGKILL mid-run, then `dotkmc resume`."""
-    cfg = tmp_path / "long.toml"
-    cfg.write_text("""
-[lattice]
-d = 1
-L = 4096
-levels = 4
-[couplings]
-cutoff = 6.0
-[dynamics]
-gamma1 = 0.05
-[run]
-t_max = 40000.0
-probes = 16
-checkpoint_every = 0.0001
-tau = { min = 0.5, max = 200.0, points = 12, t0_spacing = 0.0 }
-trajectory = { probes = 1, dt = 10.0 }
-""")
+    cfg = long_run_config(tmp_path / "long.toml", t_max=40000.0, checkpoint_every=0.0001)
     out = tmp_path / "long.nc"
     ck = Path(str(out) + ".ckpt")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -134,23 +141,7 @@ def test_thread_blocks_do_not_change_result(kind, boundary):
 def test_ctrl_c_checkpoints_and_resumes(tmp_path):
     """SIGINT to a real `dotkmc run`: it finishes the chunk, writes a checkpoint,
     exits 130 with the resume command; resuming gives the uninterrupted result."""
-    cfg = tmp_path / "long.toml"
-    cfg.write_text("""
-[lattice]
-d = 1
-L = 4096
-levels = 4
-[couplings]
-cutoff = 6.0
-[dynamics]
-gamma1 = 0.05
-[run]
-t_max = 150000.0
-probes = 16
-checkpoint_every = 1e6
-tau = { min = 0.5, max = 200.0, points = 12, t0_spacing = 0.0 }
-trajectory = { probes = 1, dt = 10.0 }
-""")
+    cfg = long_run_config(tmp_path / "long.toml", t_max=150000.0, checkpoint_every=1e6)
     out = tmp_path / "long.nc"
     ck = Path(str(out) + ".ckpt")
     proc = subprocess.Popen([sys.executable, "-m", "dotkmc.cli", "run", str(cfg), "-o", str(out), "--no-plot", "-q"],
