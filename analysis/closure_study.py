@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from simulator import build_model
 from simulator.config import Config
 from simulator.sweep import expand
 
@@ -36,11 +37,7 @@ def fixed_point_study(config: Config, outdir: str | Path, log=None) -> list[dict
         g1 = float(np.median(hist["gamma1_next"].values[-1]))
         g2 = float(np.median(hist["gamma2"].values[-1]))
         g2_err = float(np.median(hist["gamma2_stderr"].values[-1]))
-        n_tr = {"flip": c["lattice"]["levels"]}.get(c["dynamics"]["kind"])
-        if n_tr is None:
-            M = c["lattice"]["levels"]
-            n = round(c["dynamics"]["filling"] * M)
-            n_tr = n * (M - n)
+        n_tr = build_model(c).n_tr
         mf_law = "eq16" if law(c) == "16" else "eq17"
         try:
             roots = solve_selfconsistent(c["couplings"]["gamma"], sc["delta_m"], n_tr, c["lattice"]["d"], sc["Xi"],

@@ -45,15 +45,11 @@ def exact_signals(ds: xr.Dataset, model: simulator.Model | None = None) -> dict:
 
 def own_change_rate(ds: xr.Dataset) -> float:
     """Rate (in units of Gamma1) at which a probe level's occupation changes:
-    1 for flip; for hop the mean of (M - n) (occupied) and n (empty)."""
+    1 for flip; for hop the slower of M - n (occupied) and n (empty)."""
     if ds.attrs.get("kind") == "flip":
         return 1.0
-    import tomllib
-
-    cfg = tomllib.loads(ds.attrs["config"])
-    M = cfg["lattice"]["levels"]
-    n = round(cfg["dynamics"]["filling"] * M)
-    return min(n, M - n)
+    model = simulator.model_from_dataset(ds)
+    return min(model.n_particles, model.M - model.n_particles)
 
 
 def zscores(ds: xr.Dataset, ref: dict, name: str = "echo", min_count: float = 50.0) -> np.ndarray:

@@ -319,8 +319,7 @@ def bath_profile(run: xr.Dataset) -> dict:
     xs = np.unique(x)
     mean = lambda g: np.array([np.nanmean(np.where(g[x == v] > 0, g[x == v], np.nan)) for v in xs])  # noqa: E731
     err = np.array([np.sqrt(np.nansum(run["gamma2_echo_stderr"].values[x == v] ** 2)) / np.sum(x == v) for v in xs])
-    return {"x": xs, "measured": mean(g_meas), "measured_err": err, "exact": mean(g_ex), "rule_sum": mean(g_rs),
-            "gamma1": model.gamma1[:model.L] if model.d == 1 else None}
+    return {"x": xs, "measured": mean(g_meas), "measured_err": err, "exact": mean(g_ex), "rule_sum": mean(g_rs)}
 
 
 def plot_bath_profile(run: xr.Dataset, path: str | Path) -> Path:

@@ -7,6 +7,7 @@ import xarray as xr
 import simulator
 
 from .compare import exact_signals, zscores
+from .meanfield.predictions import gamma2_eq12_config
 
 
 def median_with_error(x: np.ndarray, n_boot: int = 400, seed: int = 0) -> tuple[float, float]:
@@ -36,7 +37,7 @@ def summarize(ds: xr.Dataset, exact: bool = True) -> str:
     lines.append(f"{'typical Gamma2*, Ramsey':44s} {medr:12.5g} {errr:10.2g}")
     g1_typ = float(np.median(g1[ds["probe_dot"].values]))
     lines.append(f"{'Eq. 12 estimate n_tr G1 log^d(gamma/(n_tr G1))':44s} "
-                 f"{simulator.model.gamma2_estimate(model.n_tr, g1_typ, model.config['couplings']['gamma'], model.d):12.5g}")
+                 f"{float(gamma2_eq12_config(g1_typ, model.n_tr, model.config['couplings']['gamma'], model.d)):12.5g}")
     if exact and (model.kind == "flip" or model.M <= 8):
         ref = exact_signals(ds, model)
         g2x = simulator.crossing_rate(tau, ref["echo"])

@@ -74,6 +74,7 @@ def _open(path):
 
 
 def cmd_analyze(args) -> int:
+    import simulator
     from analysis.scan import is_sweep, report
     from analysis.summary import summarize
 
@@ -83,7 +84,7 @@ def cmd_analyze(args) -> int:
         if not is_sweep(ds):
             print(f"== {r}")
             print(summarize(ds, exact=not args.no_exact))
-            if "bath" in ds.attrs["config"] and 'side = "none"' not in ds.attrs["config"]:
+            if simulator.model_from_dataset(ds).config["dynamics"]["bath"]["side"] != "none":
                 from analysis.scan import plot_bath_profile
 
                 fig = Path(args.figures or str(Path(r).with_suffix("")) + "_figures")

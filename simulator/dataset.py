@@ -86,11 +86,16 @@ def to_dataset(sim) -> xr.Dataset:
 NONDETERMINISTIC_ATTRS = ("wall_time",)
 
 
+def temporary_beside(path: Path) -> Path:
+    """A hidden temporary name in the same folder (same file system: os.replace is atomic)."""
+    return path.with_name(f".{path.name}.tmp{os.getpid()}")
+
+
 def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
     """Write atomically: to a temporary file in the same folder, then rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp = temporary_beside(path)
     ds = ds.copy()
     ds.encoding = {}  # encodings inherited from files read earlier (e.g. unlimited dims) do not apply
     try:

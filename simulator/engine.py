@@ -23,6 +23,7 @@ import numba
 from .kernel import (FLIP, HOP, N_EST, advance_dots, batch_plan, bucket_index, flush_batch, init_dots,
                      initial_energies,
                      reconstruct_and_estimate, relevance, reverse_rows)
+from .dataset import temporary_beside
 from .model import Model, build_model
 from .schedule import build_schedule
 
@@ -221,7 +222,7 @@ def load_config_text(text: str) -> Config:
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp = temporary_beside(path)
     with open(tmp, "wb") as fh:
         fh.write(data)
         fh.flush()
