@@ -8,16 +8,26 @@ Eq. (16) (Xi log K > 1) or Eq. (17) (Xi log K < 1) to a new Gamma1, and damps:
     log Gamma1 <- (1 - a) log Gamma1 + a log Gamma1_new      (a = selfconsistent.damping)
 
 (geometric damping, since rates span decades; a dot whose new rate is 0 shrinks
-by (1 - a)). Converged when every updated dot changes by less than
+by (1 - a)). Converged when the change of every updated dot is within
 ``tolerance`` standard errors of its new value (the measurement's error
-propagated through Eq. 16/17); collapsed (the insulating fixed point
-Gamma = 0) when the largest updated rate falls below ``floor * gamma``.
+propagated through Eq. 16/17) and the iterate has stopped drifting. A
+homogeneous loop projects its one change onto the distance to the fixed point
+with the measured map slope (a slowly contracting map takes small steps long
+before it is close); a profile is tested dot by dot at the family-wise level of
+``tolerance`` (:func:`family_threshold`), with the drift rule guarding against a
+slow approach. Collapsed (the insulating fixed point Gamma = 0) when the
+largest updated rate falls below ``floor * gamma``.
+
+A profile loop keeps one sample (couplings, energies, probes) and gives each
+iteration a new dynamics history (``selfconsistent.disorder``, see
+:func:`disorder`).
 
 Every iteration is written atomically as ``iter-NNNN.nc`` in the output folder
 (the simulation's own dataset plus the loop variables); a loop started again in
 the same folder continues after the last iteration on disk, and gives the same
-history as an uninterrupted loop (each iteration's seed is
-SeedSequence([run.seed, iteration])).
+history as an uninterrupted loop (iteration k runs dynamics history k on the
+sample of run.seed, or with selfconsistent.disorder = 'redraw' the sample
+SeedSequence([run.seed, k])).
 """
 from __future__ import annotations
 
@@ -78,6 +88,32 @@ def iteration_seed(seed: int, iteration: int) -> int:
     return int(np.random.SeedSequence([int(seed), int(iteration)]).generate_state(1, np.uint32)[0])
 
 
+def disorder(config: Config) -> str:
+    """'fixed' or 'redraw' (selfconsistent.disorder; auto: fixed for a profile,
+    redraw for a homogeneous loop).
+
+    A per-dot profile is a property of one sample: its Gamma2 on a dot depends on
+    that dot's own couplings, and the per-dot error bar only measures the noise
+    of the dynamics. Redrawing the couplings every iteration would move each dot
+    by its sample-to-sample spread (tens of per cent, far outside its error bar)
+    and the loop could never settle. A homogeneous loop uses the typical Gamma2
+    over many probes, whose bootstrap error already contains the spread between
+    probes, so a new sample each iteration is covered by the error bar.
+    """
+    d = config["selfconsistent"]["disorder"]
+    if d != "auto":
+        return d
+    return "fixed" if config["selfconsistent"]["mode"] == "profile" else "redraw"
+
+
+def iteration_run_values(config: Config, iteration: int) -> dict:
+    """Seed settings of iteration k: the same sample with dynamics history k
+    (fixed disorder), or the sample SeedSequence([run.seed, k]) (redraw)."""
+    if disorder(config) == "fixed":
+        return {"run.seed": int(config["run"]["seed"]), "run.stream": int(iteration)}
+    return {"run.seed": iteration_seed(config["run"]["seed"], iteration)}
+
+
 def censored_gamma2(ds: xr.Dataset) -> np.ndarray:
     """Per-probe Gamma2 with the two censored cases made explicit: 0 when the echo
     is still above 1/e at tau_max (Gamma2 < 1/tau_max), 1/tau_min when it is
@@ -102,8 +138,8 @@ def simulate_gamma2(config: Config, gamma1: np.ndarray, iteration: int, progress
     pos = gamma1[gamma1 > 0]
     if pos.size == 0:
         return Measurement(np.zeros(n_dots), np.zeros(n_dots))
-    values = {"run.t_max": "auto", "run.flips": float(sc["flips"]), "run.seed": iteration_seed(config["run"]["seed"], iteration),
-              "run.checkpoint_every": 0.0}
+    values = {"run.t_max": "auto", "run.flips": float(sc["flips"]), "run.checkpoint_every": 0.0,
+              **iteration_run_values(config, iteration)}
     if sc["mode"] == "profile":
         values["run.probes"] = "all"
     cfg = config.with_values(values)
@@ -188,25 +224,51 @@ def relative_noise(sigma: np.ndarray, target: np.ndarray, free: np.ndarray) -> f
     return float(np.median(sigma[ok] / target[ok])) if ok.any() else 0.0
 
 
-def still_moving(history: list, new: np.ndarray, free: np.ndarray, noise: float) -> bool:
+def still_moving(history: list, new: np.ndarray, free: np.ndarray, noise: float, blocks: int = 1) -> bool:
     """True while the last MONOTONE_STEPS updates all moved the (median log)
     rate the same way by at least half the relative measurement noise: an iterate
     drifting in one direction by steps comparable to the noise is still
     approaching the fixed point (at the fixed point the noise makes the steps
-    change sign); steps far below the noise are left to the distance criterion."""
+    change sign); steps far below the noise are left to the distance criterion.
+
+    ``blocks`` > 1 applies the rule to that many contiguous groups of the free
+    dots and reports drift in any of them: a profile's far tail can still be
+    creeping while the median over all dots has settled."""
     if len(history) < MONOTONE_STEPS:
         return True
     seq = [h["gamma1"].values for h in history[-MONOTONE_STEPS:]] + [new]
-    med = []
-    for g in seq:
-        v = g[free]
-        v = v[v > 0]
-        if v.size == 0:
-            return False
-        med.append(np.median(np.log(v)))
-    d = np.diff(med)
-    steps = np.sign(d)
-    return bool(np.all(steps == steps[0]) and steps[0] != 0 and np.all(np.abs(d) > 0.5 * noise))
+    idx = np.flatnonzero(free)
+    for part in np.array_split(idx, max(1, min(blocks, idx.size))):
+        med = []
+        for g in seq:
+            v = g[part]
+            v = v[v > 0]
+            if v.size == 0:
+                break
+            med.append(np.median(np.log(v)))
+        if len(med) < len(seq):
+            continue
+        d = np.diff(med)
+        steps = np.sign(d)
+        if np.all(steps == steps[0]) and steps[0] != 0 and np.all(np.abs(d) > 0.5 * noise):
+            return True
+    return False
+
+
+DRIFT_BLOCKS = 4
+
+
+def family_threshold(tolerance: float, n: int) -> float:
+    """Threshold on max |z| over n independent dots with the false-alarm rate
+    that ``tolerance`` standard errors have for one dot (Bonferroni):
+    P(|z| > t_n) = P(|z| > tolerance) / n. Equal to ``tolerance`` for n = 1; for
+    tolerance 2 it is 3.37 at 60 dots. Without it a profile at its fixed point
+    would almost never have all of its 60 dots within 2 sigma at once (P = 6 %)."""
+    from scipy.stats import norm
+
+    if n <= 1:
+        return float(tolerance)
+    return float(norm.isf(norm.sf(tolerance) / n))
 
 
 def run_loop(config: Config, outdir: str | Path, measure: Callable | None = None,
@@ -252,12 +314,14 @@ def run_loop(config: Config, outdir: str | Path, measure: Callable | None = None
         # s the slope of the map Gamma1 -> F(Gamma2(Gamma1)) (log space). With s near
         # 1 (slow contraction) a small step does not mean we are close: project.
         slope = map_slope(history, g, target, free, sigma)
-        z = z / max(1.0 - slope, 0.05) if np.isfinite(slope) and slope > 0 else z
+        if sc["mode"] == "homogeneous":
+            z = z / max(1.0 - slope, 0.05) if np.isfinite(slope) and slope > 0 else z
         zf = z[free & np.isfinite(z)]
         if free.any() and new[free].max() < sc["floor"] * gamma:
             status = "collapsed"
-        elif (zf.size and zf.max() < sc["tolerance"] and np.isfinite(z[free]).all()
-              and not still_moving(history, new, free, relative_noise(sigma, target, free))):
+        elif (zf.size and zf.max() < family_threshold(sc["tolerance"], zf.size if sc["mode"] == "profile" else 1) and np.isfinite(z[free]).all()
+              and not still_moving(history, new, free, relative_noise(sigma, target, free),
+                                   blocks=DRIFT_BLOCKS if sc["mode"] == "profile" else 1)):
             status = "converged"
         elif k == sc["max_iterations"] - 1:
             status = "max_iterations"
@@ -292,7 +356,7 @@ def run_loop(config: Config, outdir: str | Path, measure: Callable | None = None
     return hist
 
 
-def growth_factor(config: Config, iterations: int = 6, scale: float = 1e-9,
+def growth_factor(config: Config, iterations: int = 24, scale: float = 1e-9,
                   measure: Callable | None = None) -> dict:
     """Largest eigenvalue rho of the linearised map Gamma2 = S Gamma1 at vanishing
     rates, by power iteration with the simulator (profile mode).
@@ -301,8 +365,12 @@ def growth_factor(config: Config, iterations: int = 6, scale: float = 1e-9,
     Gamma = 0 is unstable -- a metal survives -- iff gamma/delta_m > 1/rho: the
     critical coupling of a finite system is (gamma/delta_m)_c = 1/rho. Fixed
     dots (pinned ends, bath) are held at 0. Each step measures S v for the current
-    profile v (total scale ``scale``) and renormalises; rho is the ratio of
-    totals at the last step, its error the spread over the last half.
+    profile v (total scale ``scale``) and renormalises. rho is the mean of the
+    ratios of totals over the second half of the steps (the first half lets the
+    profile converge to the top eigenvector), its error the standard error of
+    that mean: each step runs a new dynamics history, so with a converged
+    profile the ratios are independent measurements (one step's ratio scatters
+    by ~20 % at the default run length, a single step is not an estimate).
     """
     measure = measure or (lambda c, g, k: simulate_gamma2(c, g, k))
     cfg = config.with_values({"selfconsistent.mode": "profile"})
@@ -316,5 +384,6 @@ def growth_factor(config: Config, iterations: int = 6, scale: float = 1e-9,
         rhos.append(w.sum() / v.sum())
         v = w * (scale / w.sum())
     half = np.array(rhos[len(rhos) // 2:])
-    return {"rho": float(rhos[-1]), "rho_err": float(half.std(ddof=1) / np.sqrt(half.size)) if half.size > 1 else np.nan,
-            "history": np.array(rhos), "profile": v / scale, "critical_gamma_over_delta": 1.0 / rhos[-1]}
+    rho = float(half.mean())
+    return {"rho": rho, "rho_err": float(half.std(ddof=1) / np.sqrt(half.size)) if half.size > 1 else np.nan,
+            "history": np.array(rhos), "profile": v / scale, "critical_gamma_over_delta": 1.0 / rho}

@@ -18,8 +18,13 @@ from .meanfield.chain import critical_coupling, fit_power_law
 from .meanfield.selfconsistent import gamma2_eq19_corrected, gamma2_eq19_printed, solve_selfconsistent
 
 
-def _label(member) -> str:
-    return "_".join(f"{k.split('.')[-1]}={v}" for k, v in member.values.items()) or "base"
+def _label(member, members=()) -> str:
+    """Folder name of a member's loop: its swept values, plus the realization when
+    the sweep has several."""
+    parts = [f"{k.split('.')[-1]}={v}" for k, v in member.values.items()]
+    if any(m.realization > 0 for m in members):
+        parts.append(f"realization={member.realization}")
+    return "_".join(parts) or "base"
 
 
 def fixed_point_study(config: Config, outdir: str | Path, log=None) -> list[dict]:
@@ -30,9 +35,10 @@ def fixed_point_study(config: Config, outdir: str | Path, log=None) -> list[dict
     transition count (stable roots)."""
     outdir = Path(outdir)
     rows = []
-    for member in expand(config):
+    members = expand(config)
+    for member in members:
         c = member.config
-        hist = run_loop(c, outdir / _label(member), log=log)
+        hist = run_loop(c, outdir / _label(member, members), log=log)
         sc = c["selfconsistent"]
         g1 = float(np.median(hist["gamma1_next"].values[-1]))
         g2 = float(np.median(hist["gamma2"].values[-1]))
@@ -58,7 +64,7 @@ def fixed_point_study(config: Config, outdir: str | Path, log=None) -> list[dict
             extra["mf15_gamma2"] = r15[0].gamma2 if r15 else np.nan
         except ValueError:
             extra["mf15_gamma2"] = np.nan
-        rows.append({**member.values, **extra, "label": _label(member), "status": hist.attrs["status"],
+        rows.append({**member.values, **extra, "label": _label(member, members), "status": hist.attrs["status"],
                      "iterations": hist.sizes["iteration"], "Xi_logK": sc["Xi"] * math.log(sc["K"]),
                      "law": law(c), "gamma1": g1, "gamma2": g2, "gamma2_err": g2_err,
                      "mf_gamma1": mf.gamma1 if mf else np.nan, "mf_gamma2": mf.gamma2 if mf else np.nan,
@@ -66,7 +72,7 @@ def fixed_point_study(config: Config, outdir: str | Path, log=None) -> list[dict
     return rows
 
 
-def critical_study(config: Config, iterations: int = 6, log=None) -> list[dict]:
+def critical_study(config: Config, iterations: int = 24, log=None) -> list[dict]:
     """For each [sweep] member (typically a list of lattice.L with pin = 'ends'),
     the growth factor rho of the linearised loop and the critical gamma/delta_m =
     1/rho, beside the Appendix-B mean-field chain's critical coupling for the same
@@ -157,24 +163,112 @@ def plot_fixed_points(rows: list[dict], path: str | Path) -> Path:
     return save_figure(fig, path)
 
 
-def bath_chain_comparison(hist: xr.Dataset, config: Config) -> dict:
+def bath_chain_study(config: Config, outdir: str | Path, log=None,
+                     measure=None) -> tuple[list[xr.Dataset], list[Path], dict]:
+    """One self-consistent loop per sample ([sweep] realizations; each its own
+    couplings), then :func:`bath_chain_comparison` of the final profiles.
+    Returns the histories, their folders and the comparison (``measure`` as in
+    :func:`analysis.closure.run_loop`)."""
+    outdir = Path(outdir)
+    members = expand(config)
+    hists, dirs = [], []
+    for member in members:
+        if log and len(members) > 1:
+            log(f"sample {member.realization + 1} of {len(members)}")
+        dirs.append(outdir if len(members) == 1 else outdir / _label(member, members))
+        hists.append(run_loop(member.config, dirs[-1], measure=measure, log=log))
+    configs = [m.config for m in members] if measure is None else None
+    return hists, dirs, bath_chain_comparison(hists, config, configs)
+
+
+def rule_sum_profile(config: Config, gamma1: np.ndarray) -> np.ndarray:
+    """Per-dot Appendix-B rule sum (SPEC §6.2) at the rate profile ``gamma1`` with
+    the couplings the sample's levels actually have (mean over a dot's levels):
+    mean field's Gamma2 <- Gamma1 map evaluated where the simulation measured."""
+    from .scan import rule_sum_per_probe
+
+    model = build_model(config.with_values({"run.probes": "all"}), gamma1=np.asarray(gamma1, float))
+    g = rule_sum_per_probe(model)
+    n = gamma1.size
+    return np.bincount(model.probe_dot, weights=g, minlength=n) / np.maximum(np.bincount(model.probe_dot, minlength=n), 1)
+
+
+def rule_sum_chain(config: Config, gamma1: np.ndarray, damping: float = 0.7, tol: float = 1e-7,
+                   max_iter: int = 2000) -> np.ndarray:
+    """Self-consistent Gamma2 profile of the mean-field loop on this sample: the
+    rule sum with the sample's own couplings (:func:`rule_sum_profile`) closed
+    with Eq. (16)/(17) as the simulated loop is, bath and pinned dots held,
+    started from ``gamma1``. Between the Appendix-B chain (typical couplings
+    gamma e^-r) and the simulation (exact dynamics) it separates the two
+    approximations of mean field: typical couplings, and the rule sum itself."""
+    from .closure import damped, fixed_mask, gamma1_from_gamma2
+
+    fixed, _ = fixed_mask(config)
+    g = np.asarray(gamma1, float).copy()
+    for _ in range(max_iter):
+        target = gamma1_from_gamma2(rule_sum_profile(config, g), config)
+        target[fixed] = g[fixed]
+        new = damped(g, target, damping)
+        new[fixed] = g[fixed]
+        pos = (new > 0) & (g > 0)
+        step = np.abs(np.log(new[pos] / g[pos])).max() if pos.any() else 0.0
+        g = new
+        if step < tol:
+            break
+    return rule_sum_profile(config, g)
+
+
+def bath_chain_comparison(hists, config: Config, sample_configs=None) -> dict:
     """Final self-consistent profile of a chain with a bath at its left end against
     the Appendix-B mean-field chain with the same L, gamma/delta_m, bath rate and
-    n_tr (analysis.meanfield.chain.solve_chain, boundary='bath')."""
+    n_tr (analysis.meanfield.chain.solve_chain, boundary='bath').
+
+    ``hists``: one loop history, or a list (one per sample). With several samples
+    the profile is the geometric mean over samples (the mean-field chain is a
+    theory of typical values) and its error the standard error of that mean
+    (sample-to-sample spread, far larger than one iteration's noise); with one,
+    the last measurement's error.
+
+    With ``sample_configs`` (each loop's configuration) also, averaged the same
+    way, the rule sum at each sample's final rate profile (:func:`rule_sum_profile`;
+    ``map_ratio`` = measured / rule sum at the same Gamma1, per dot) and the
+    self-consistent rule-sum profile of each sample (:func:`rule_sum_chain`,
+    ``rule_chain_gamma2``).
+    """
     from .meanfield.chain import solve_chain
 
+    if isinstance(hists, xr.Dataset):
+        hists = [hists]
     sc = config["selfconsistent"]
     bath = config["dynamics"]["bath"]
     L = config["lattice"]["L"]
     width = bath["width"]
-    g2 = hist["gamma2"].values[-1]
-    err = hist["gamma2_stderr"].values[-1]
+    g2s = np.array([h["gamma2"].values[-1][width:] for h in hists])
+    g1s = np.array([h["gamma1_next"].values[-1][width:] for h in hists])
+    if len(hists) == 1:
+        g2, err, g1 = g2s[0], hists[0]["gamma2_stderr"].values[-1][width:], g1s[0]
+    else:
+        with np.errstate(divide="ignore"):
+            lg2, lg1 = np.log(g2s), np.log(g1s)
+        g2, g1 = np.exp(lg2.mean(axis=0)), np.exp(lg1.mean(axis=0))
+        err = g2 * lg2.std(axis=0, ddof=1) / np.sqrt(len(hists))
+    extra = {}
+    if sample_configs is not None:
+        rs = np.array([rule_sum_profile(c, h["gamma1"].values[-1])[width:] for c, h in zip(sample_configs, hists)])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.log(np.array([h["gamma2"].values[-1][width:] for h in hists]) / rs)
+        chain = np.array([rule_sum_chain(c, h["gamma1"].values[-1])[width:] for c, h in zip(sample_configs, hists)])
+        extra = {"rule_gamma2": np.exp(np.log(rs).mean(axis=0)), "map_ratio": np.exp(ratio.mean(axis=0)),
+                 "rule_chain_gamma2": np.exp(np.log(chain).mean(axis=0)),
+                 "map_ratio_err": (np.exp(ratio.mean(axis=0)) * ratio.std(axis=0, ddof=1) / np.sqrt(len(hists))
+                                   if len(hists) > 1 else np.full(ratio.shape[1], np.nan))}
     mf = solve_chain(L - width, config["couplings"]["gamma"] / sc["delta_m"], xi=config["couplings"]["xi"],
                      gamma=config["couplings"]["gamma"], boundary="bath", bath_gamma1=bath["gamma1"],
                      bath_width=width, n_tr=float(config["lattice"]["levels"]))
-    return {"x": np.arange(1, L - width + 1), "gamma2": g2[width:], "gamma2_err": err[width:],
-            "gamma1": hist["gamma1_next"].values[-1][width:], "mf_gamma2": mf.gamma2, "mf_gamma1": mf.gamma1,
-            "mf_status": mf.status}
+    return {"x": np.arange(1, L - width + 1), "gamma2": g2, "gamma2_err": err, "gamma1": g1,
+            "samples_gamma2": g2s, "status": [h.attrs["status"] for h in hists],
+            "iterations": [h.sizes["iteration"] for h in hists],
+            "mf_gamma2": mf.gamma2, "mf_gamma1": mf.gamma1, "mf_status": mf.status, **extra}
 
 
 def plot_bath_chain(cmp: dict, path: str | Path) -> Path:
@@ -185,9 +279,19 @@ def plot_bath_chain(cmp: dict, path: str | Path) -> Path:
 
     path = Path(path)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    several = cmp["samples_gamma2"].shape[0] > 1
     for ax, logx in ((axes[0], False), (axes[1], True)):
-        ax.errorbar(cmp["x"], cmp["gamma2"], yerr=cmp["gamma2_err"], fmt="o", ms=3, label=r"simulation $\Gamma_2$")
+        if several:
+            for i, s in enumerate(cmp["samples_gamma2"]):
+                ax.plot(cmp["x"], s, "-", color="C0", lw=0.6, alpha=0.35,
+                        label=r"one sample $\Gamma_2$" if i == 0 else None)
+        ax.errorbar(cmp["x"], cmp["gamma2"], yerr=cmp["gamma2_err"], fmt="o", ms=3,
+                    label=(r"simulation $\Gamma_2$, geometric mean of %d samples" % cmp["samples_gamma2"].shape[0])
+                    if several else r"simulation $\Gamma_2$")
         ax.plot(cmp["x"], cmp["mf_gamma2"], "k-", lw=1, label=r"App. B mean-field chain $\Gamma_2$")
+        if "rule_chain_gamma2" in cmp:
+            ax.plot(cmp["x"], cmp["rule_chain_gamma2"], "k:", lw=1.2,
+                    label=r"rule-sum chain with the samples' couplings $\Gamma_2$")
         ax.plot(cmp["x"], cmp["gamma1"], "s", ms=2, color="C1", label=r"simulation $\Gamma_1$")
         ax.plot(cmp["x"], cmp["mf_gamma1"], "--", color="C1", lw=1, label=r"mean field $\Gamma_1$")
         ax.set_yscale("log")

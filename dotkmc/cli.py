@@ -111,6 +111,27 @@ def cmd_selfconsistent(args) -> int:
     cfg = simulator.load_config(args.config, args.set)
     outdir = Path(args.output) if args.output else Path("results") / (Path(args.config).stem + ".loop")
     log = None if args.quiet else print
+    bath_chain = (cfg["dynamics"]["bath"]["side"] == "left" and cfg["lattice"]["d"] == 1
+                  and cfg["selfconsistent"]["mode"] == "profile")
+    if bath_chain and not args.critical:
+        from analysis import closure_study as cs
+
+        hists, dirs, cmp = cs.bath_chain_study(cfg, outdir, log=log)
+        n = len(hists)
+        err_name = "+-" if n == 1 else f"+-({n})"
+        print(f"{'x':>4s}{'Gamma2 sim':>12s}{err_name:>9s}{'Gamma2 MF':>12s}{'rule chain':>12s}{'sim/rule':>10s}"
+              f"{'Gamma1 sim':>12s}{'Gamma1 MF':>12s}")
+        for i in range(0, cmp["x"].size, max(1, cmp["x"].size // 15)):
+            print(f"{cmp['x'][i]:>4d}{cmp['gamma2'][i]:>12.4g}{cmp['gamma2_err'][i]:>9.2g}{cmp['mf_gamma2'][i]:>12.4g}"
+                  f"{cmp['rule_chain_gamma2'][i]:>12.4g}{cmp['map_ratio'][i]:>10.3f}"
+                  f"{cmp['gamma1'][i]:>12.4g}{cmp['mf_gamma1'][i]:>12.4g}")
+        print("rule chain: the self-consistent rule-sum profile with the samples' own couplings; "
+              "sim/rule: measured Gamma2 over the rule sum at the same Gamma1 profile")
+        print(f"plot:   {cs.plot_bath_chain(cmp, outdir / 'bath_profile.png')}")
+        for h, where in zip(hists, dirs):
+            print(f"status: {h.attrs['status']} after {h.sizes['iteration']} iterations; history: {where / 'history.nc'}")
+            print(f"plot:   {plot_loop(h, where / 'history.png')}")
+        return 0 if all(h.attrs["status"] in ("converged", "collapsed") for h in hists) else 1
     if args.critical or cfg.sweep:
         from analysis import closure_study as cs
 
@@ -134,15 +155,6 @@ def cmd_selfconsistent(args) -> int:
         print(f"plot:   {cs.plot_fixed_points(rows, outdir / 'fixed_points.png')}")
         return 0 if all(r["status"] in ("converged", "collapsed") for r in rows) else 1
     hist = run_loop(cfg, outdir, progress=False, log=log)
-    if cfg["dynamics"]["bath"]["side"] == "left" and cfg["lattice"]["d"] == 1 and cfg["selfconsistent"]["mode"] == "profile":
-        from analysis import closure_study as cs
-
-        cmp = cs.bath_chain_comparison(hist, cfg)
-        print(f"{'x':>4s}{'Gamma2 sim':>12s}{'+-':>9s}{'Gamma2 MF':>12s}{'Gamma1 sim':>12s}{'Gamma1 MF':>12s}")
-        for i in range(0, cmp["x"].size, max(1, cmp["x"].size // 15)):
-            print(f"{cmp['x'][i]:>4d}{cmp['gamma2'][i]:>12.4g}{cmp['gamma2_err'][i]:>9.2g}{cmp['mf_gamma2'][i]:>12.4g}"
-                  f"{cmp['gamma1'][i]:>12.4g}{cmp['mf_gamma1'][i]:>12.4g}")
-        print(f"plot:   {cs.plot_bath_chain(cmp, outdir / 'bath_profile.png')}")
     print(f"status: {hist.attrs['status']} after {hist.sizes['iteration']} iterations; history: {outdir / 'history.nc'}")
     print(f"plot:   {plot_loop(hist, outdir / 'history.png')}")
     return 0 if hist.attrs["status"] in ("converged", "collapsed") else 1
@@ -214,7 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--critical", action="store_true",
                    help="instead of loops: growth factor of the linearised loop and the critical gamma/delta_m "
                         "for every member (e.g. a [sweep] list of lattice.L with pin = 'ends')")
-    p.add_argument("--iterations", type=int, default=6, help="power iterations for --critical (default 6)")
+    p.add_argument("--iterations", type=int, default=24,
+                   help="power iterations for --critical; rho is the mean over the second half (default 24)")
     p.add_argument("-o", "--output", help="output folder (default results/<config name>.loop)")
     p.add_argument("--set", action="append", default=[], metavar="TABLE.KEY=VALUE")
     p.add_argument("-q", "--quiet", action="store_true")

@@ -136,6 +136,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "t_max": Field(2.0e5, number(0, lo_open=True, special=("auto",)), "simulated time (units of 1/gamma); auto: run.flips / (smallest non-zero Gamma1)"),
         "flips": Field(2000.0, number(1), "with t_max = 'auto': mean number of transitions of the slowest level"),
         "seed": Field(12345, integer(0), "master seed"),
+        "stream": Field(0, integer(0), "dynamics history: another value gives an independent transition history on the same sample (couplings, energies, probes unchanged)"),
         "probes": Field(16, probes_field, "number of probe levels, or 'all'"),
         "batches": Field(32, integer(4), "batches for the batch-means standard errors"),
         "checkpoint_every": Field(600.0, number(0), "wall-clock seconds between checkpoints (0 = never)"),
@@ -162,6 +163,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "pin": Field("none", choice("none", "ends"), "ends: Gamma1 held at 0 on both faces of the first axis"),
         "gamma1_init": Field("auto", number(0, lo_open=True, special=("auto",)), "starting Gamma1 (auto: dynamics.gamma1)"),
         "flips": Field(2000.0, number(1), "run length per iteration, in flips of the slowest non-zero level"),
+        "disorder": Field("auto", choice("auto", "fixed", "redraw"), "fixed: one sample, a new dynamics history (run.stream) each iteration; redraw: a new sample each iteration; auto: fixed for profile, redraw for homogeneous"),
         "floor": Field(1e-12, number(0, lo_open=True), "a profile whose largest Gamma1 falls below floor*gamma has collapsed (insulator)"),
     },
 }

@@ -30,15 +30,20 @@ from .rng import level_uniform, pair_amplitude
 MAX_COUPLING_ENTRIES = 400_000_000
 
 
-def seed_keys(seed: int) -> dict[str, np.uint64]:
+def seed_keys(seed: int, stream: int = 0) -> dict[str, np.uint64]:
     """Independent 64-bit keys for the model's random ingredients.
 
     ``numpy.random.SeedSequence(seed).generate_state(4, uint64)`` gives, in order,
     the keys of the couplings u_ij, the static energies, the dynamics streams and
-    the probe choice.
+    the probe choice. ``stream`` > 0 replaces only the dynamics key, by
+    ``SeedSequence([seed, stream])``: an independent transition history on the
+    same sample (same couplings, energies and probes).
     """
     words = np.random.SeedSequence(int(seed)).generate_state(4, dtype=np.uint64)
-    return {"couplings": words[0], "static": words[1], "dynamics": words[2], "probes": words[3]}
+    dyn = words[2]
+    if stream:
+        dyn = np.random.SeedSequence([int(seed), int(stream)]).generate_state(1, dtype=np.uint64)[0]
+    return {"couplings": words[0], "static": words[1], "dynamics": dyn, "probes": words[3]}
 
 
 def transitions_per_dot(kind: str, M: int, n: int | None) -> int:
@@ -322,7 +327,7 @@ def build_model(config: Config, gamma1: np.ndarray | None = None, probes: np.nda
     g2 = gamma2_estimate(n_tr, float(positive.min()) if positive.size else 0.0, cpl["gamma"], d)
     cutoff = auto_cutoff(cpl, g2) if cpl["cutoff"] == "auto" else float(cpl["cutoff"])
     offsets, dist = neighbour_offsets(d, L, lat["boundary"] == "periodic", cutoff)
-    keys = seed_keys(run["seed"])
+    keys = seed_keys(run["seed"], run["stream"])
     if probes is None:
         if run["probes"] == "all":
             probes = np.arange(n_levels, dtype=np.int64)

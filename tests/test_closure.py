@@ -181,3 +181,178 @@ def test_still_moving_rule():
     tiny = [1.0, 1.0001, 1.0002, 1.0003]
     assert not still_moving(hist(tiny), np.full(3, 1.0004), free, noise=0.02)  # far below the noise
     assert still_moving(hist(rising[:2]), np.full(3, 1.3), free, noise=0.02)   # too few iterations to judge
+
+
+def test_family_threshold():
+    from scipy.stats import norm
+
+    from analysis.closure import family_threshold
+
+    assert family_threshold(2.0, 1) == 2.0
+    t = family_threshold(2.0, 60)
+    assert t == pytest.approx(3.37, abs=0.01)
+    assert 60 * 2 * norm.sf(t) == pytest.approx(2 * norm.sf(2.0), rel=1e-9)   # same family-wise rate
+
+
+def test_noisy_profile_converges_to_the_fixed_point_of_every_dot(tmp_path):
+    """60 independent dots, Eq. 12 stand-in with 1 % measurement noise (seeded by the
+    iteration) and 1 % error bars, Eq. 17. At the fixed point 'all 60 within 2 sigma'
+    rarely holds at once; the family-wise threshold lets the loop stop soon after the
+    distance has shrunk to the noise (contraction 0.75 per iteration from a log
+    distance of 3.5: ~20 iterations; this seed: 25, the per-dot 2-sigma rule: 39), and
+    every dot must then sit at the analytic fixed point within 4 of its stationary
+    standard deviations (AR(1): a sigma / sqrt(1 - (1 - a(1 - s))^2), s = 1 - 1/l)."""
+    L, delta, a = 60, 8.0, 0.5
+
+    def noisy(config, g1, k):
+        rng = np.random.default_rng(1000 + k)
+        g2 = eq12(g1) * np.exp(0.01 * rng.standard_normal(g1.size))
+        return Measurement(g2, 0.01 * g2)
+
+    c = cfg(delta_m=delta, Xi=0.5, K=4.0, gamma1_init=1e-3, damping=a, tolerance=2.0, max_iterations=30)
+    c = c.with_values({"lattice.L": L, "lattice.boundary": "open", "selfconsistent.mode": "profile"})
+    hist = run_loop(c, tmp_path, measure=noisy)
+    assert hist.attrs["status"] == "converged"
+    exact = GAMMA / N_TR * math.exp(-delta / (GAMMA * N_TR))
+    s = 1 - 1 / (delta / (GAMMA * N_TR))
+    sd = a * 0.01 / math.sqrt(1 - (1 - a * (1 - s)) ** 2)
+    dev = np.log(hist["gamma1_next"].values[-1] / exact)
+    assert np.abs(dev).max() < 4 * sd, (np.abs(dev).max(), sd)
+
+
+def test_profile_loop_keeps_the_sample_and_redraws_the_dynamics():
+    """disorder = auto: a profile loop's iterations share couplings and probes but not
+    the transition history; a homogeneous loop draws a new sample every iteration."""
+    c = S.load_config({"lattice": {"d": 1, "L": 10, "levels": 2, "boundary": "open"},
+                       "dynamics": {"gamma1": 3e-3}, "couplings": {"cutoff": 4.0},
+                       "run": {"probes": 6, "tau": {"points": 12}, "trajectory": {"probes": 0}},
+                       "selfconsistent": {"delta_m": 2.0, "Xi": 0.5, "K": 4.0, "flips": 200.0}})
+    g = np.full(10, 3e-3)
+    for mode, same_sample in (("profile", True), ("homogeneous", False)):
+        cm = c.with_values({"selfconsistent.mode": mode})
+        d0, d1 = (simulate_gamma2(cm, g, k).dataset for k in (0, 1))
+        m0, m1 = S.model_from_dataset(d0), S.model_from_dataset(d1)
+        assert not np.array_equal(d0["echo"].values, d1["echo"].values)
+        same = np.array_equal(d0["probe_level"].values, d1["probe_level"].values) and all(
+            np.array_equal(m0.probe_couplings(p)["U"], m1.probe_couplings(p)["U"]) for p in range(d0.sizes["probe"]))
+        assert same == same_sample, mode
+
+
+def test_still_moving_sees_a_creeping_tail():
+    import xarray as xr
+
+    from analysis.closure import still_moving
+
+    n = 40
+    free = np.ones(n, dtype=bool)
+    tail = np.arange(n) >= 30
+
+    def prof(step):               # the last quarter drifts down 3 % per iteration, the rest sits still
+        return np.where(tail, np.exp(-0.03 * step), 1.0)
+
+    hist = [xr.Dataset({"gamma1": (("dot",), prof(k))}) for k in range(4)]
+    assert not still_moving(hist, prof(4), free, noise=0.01)          # the median over all dots has settled
+    assert still_moving(hist, prof(4), free, noise=0.01, blocks=4)    # the tail block has not
+
+
+def test_bath_chain_study_over_samples(tmp_path):
+    """Two samples with a linear stand-in Gamma2 = c_sample A Gamma1 (A_ij = n e^-|i-j|):
+    one loop per sample in its own folder, each at its own fixed point of
+    Gamma1 = (gamma/delta) Gamma2 with the bath held, and the compared profile is
+    their geometric mean with the standard error of the mean log."""
+    from analysis import closure_study as cs
+
+    L = 12
+    x = np.arange(L)
+    A = N_TR * np.exp(-np.abs(x[:, None] - x[None, :]))
+
+    def scale(config):
+        return 1.0 + 0.5 * (config["run"]["seed"] % 2)   # the members' seeds differ: two "samples"
+
+    def linear(config, g1, k):
+        g2 = scale(config) * A @ g1
+        return Measurement(g2, 1e-4 * g2)
+
+    c = S.load_config({"lattice": {"d": 1, "L": L, "levels": N_TR, "boundary": "open"},
+                       "dynamics": {"gamma1": 1e-5, "bath": {"side": "left", "width": 1, "gamma1": 1e-3}},
+                       "selfconsistent": {"mode": "profile", "delta_m": 50.0, "Xi": 0.5, "K": 4.0, "damping": 1.0,
+                                          "max_iterations": 200, "tolerance": 1.0},
+                       "sweep": {"realizations": 2}})
+    assert len({scale(m.config) for m in cs.expand(c)}) == 2
+    hists, dirs, cmp = cs.bath_chain_study(c, tmp_path, measure=linear)
+    assert [d.name for d in dirs] == ["realization=0", "realization=1"]
+    assert all(h.attrs["status"] == "converged" for h in hists)
+    finals = []
+    for member, h in zip(cs.expand(c), hists):
+        M = (1.0 / 50.0) * scale(member.config) * A     # Gamma1 = M Gamma1 on free dots, dot 0 held at 1e-3
+        exact = np.linalg.solve(np.eye(L - 1) - M[1:, 1:], M[1:, 0] * 1e-3)
+        np.testing.assert_allclose(h["gamma1_next"].values[-1][1:], exact, rtol=2e-3)
+        finals.append(h["gamma2"].values[-1][1:])
+    logs = np.log(finals)
+    np.testing.assert_allclose(cmp["gamma2"], np.exp(logs.mean(axis=0)), rtol=1e-12)
+    np.testing.assert_allclose(cmp["gamma2_err"], cmp["gamma2"] * logs.std(axis=0, ddof=1) / np.sqrt(2), rtol=1e-12)
+    assert cmp["mf_gamma2"].shape == (L - 1,) and np.all(cmp["mf_gamma2"] > 0)
+    assert cs.plot_bath_chain(cmp, tmp_path / "p.png").stat().st_size > 0
+
+
+def test_rule_sum_chain_is_self_consistent():
+    """The rule-sum chain on a real sample's couplings returns a profile that the
+    rule sum maps onto itself through Eq. 17, with the bath dot held."""
+    from analysis import closure_study as cs
+    from analysis.closure import gamma1_from_gamma2
+
+    c = S.load_config({"lattice": {"d": 1, "L": 12, "levels": 2, "boundary": "open"},
+                       "couplings": {"cutoff": 8.0},
+                       "dynamics": {"gamma1": 1e-5, "bath": {"side": "left", "width": 1, "gamma1": 1e-3}},
+                       "selfconsistent": {"mode": "profile", "delta_m": 50.0, "Xi": 0.5, "K": 4.0}})
+    start = np.full(12, 1e-5)
+    start[0] = 1e-3
+    g2 = cs.rule_sum_chain(c, start)
+    g1 = gamma1_from_gamma2(g2, c)
+    g1[0] = 1e-3
+    np.testing.assert_allclose(cs.rule_sum_profile(c, g1)[1:], g2[1:], rtol=1e-5)
+    assert g2[-1] < 0.3 * g2[1]             # falls off away from the bath (not monotone: random couplings)
+
+
+def test_selfconsistent_cli_bath_chain_over_samples(tmp_path, capsys):
+    """`dotkmc selfconsistent` on a small bath chain with two samples: one loop folder
+    per sample, the comparison table and figure; a second call recomputes nothing."""
+    from dotkmc.cli import main
+
+    toml = tmp_path / "bath.toml"
+    toml.write_text("""
+[lattice]
+d = 1
+L = 8
+boundary = "open"
+levels = 2
+[couplings]
+cutoff = 6.0
+[dynamics]
+gamma1 = 1e-4
+bath = { side = "left", width = 1, gamma1 = 1e-2 }
+[run]
+seed = 11
+tau = { points = 12 }
+trajectory = { probes = 0 }
+checkpoint_every = 0.0
+[selfconsistent]
+mode = "profile"
+delta_m = 50.0
+Xi = 0.5
+max_iterations = 2
+flips = 100.0
+[sweep]
+realizations = 2
+""")
+    out = tmp_path / "loop"
+    code = main(["selfconsistent", str(toml), "-o", str(out), "--quiet"])
+    text = capsys.readouterr().out
+    assert code == 1                                 # two iterations: not converged, and says so
+    assert "rule chain" in text and text.count("status: max_iterations after 2 iterations") == 2
+    assert (out / "bath_profile.png").stat().st_size > 0
+    files = sorted(p.relative_to(out).as_posix() for p in out.glob("realization=*/iter-*.nc"))
+    assert files == [f"realization={r}/iter-000{k}.nc" for r in (0, 1) for k in (0, 1)]
+    stamps = [(out / f).stat().st_mtime_ns for f in files]
+    assert main(["selfconsistent", str(toml), "-o", str(out), "--quiet"]) == 1
+    assert [(out / f).stat().st_mtime_ns for f in files] == stamps

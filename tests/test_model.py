@@ -125,3 +125,13 @@ def test_event_rates(kind):
     ev = ds["events_per_dot"].values
     for sel in (slice(0, 100), slice(100, 500)):   # Poisson counts: 4 sigma on each region's total
         assert abs(ev[sel].sum() - expected[sel].sum()) < 4 * math.sqrt(expected[sel].sum())
+
+
+def test_stream_changes_only_the_dynamics_key():
+    from simulator.model import seed_keys
+
+    base, again, other = seed_keys(77), seed_keys(77, 0), seed_keys(77, 1)
+    assert base == again
+    assert other["dynamics"] != base["dynamics"]
+    assert all(other[k] == base[k] for k in ("couplings", "static", "probes"))
+    assert seed_keys(77, 2)["dynamics"] not in (base["dynamics"], other["dynamics"])
