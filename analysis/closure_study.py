@@ -18,7 +18,7 @@ from .meanfield.chain import critical_coupling, fit_power_law
 from .meanfield.selfconsistent import gamma2_eq19_corrected, gamma2_eq19_printed, solve_selfconsistent
 
 
-def _label(member, members=()) -> str:
+def member_label(member, members=()) -> str:
     """Folder name of a member's loop: its swept values, plus the realization when
     the sweep has several."""
     parts = [f"{k.split('.')[-1]}={v}" for k, v in member.values.items()]
@@ -38,7 +38,7 @@ def fixed_point_study(config: Config, outdir: str | Path, log=None) -> list[dict
     members = expand(config)
     for member in members:
         c = member.config
-        hist = run_loop(c, outdir / _label(member, members), log=log)
+        hist = run_loop(c, outdir / member_label(member, members), log=log)
         sc = c["selfconsistent"]
         g1 = float(np.median(hist["gamma1_next"].values[-1]))
         g2 = float(np.median(hist["gamma2"].values[-1]))
@@ -64,7 +64,7 @@ def fixed_point_study(config: Config, outdir: str | Path, log=None) -> list[dict
             extra["mf15_gamma2"] = r15[0].gamma2 if r15 else np.nan
         except ValueError:
             extra["mf15_gamma2"] = np.nan
-        rows.append({**member.values, **extra, "label": _label(member, members), "status": hist.attrs["status"],
+        rows.append({**member.values, **extra, "label": member_label(member, members), "status": hist.attrs["status"],
                      "iterations": hist.sizes["iteration"], "Xi_logK": sc["Xi"] * math.log(sc["K"]),
                      "law": law(c), "gamma1": g1, "gamma2": g2, "gamma2_err": g2_err,
                      "mf_gamma1": mf.gamma1 if mf else np.nan, "mf_gamma2": mf.gamma2 if mf else np.nan,
@@ -175,10 +175,33 @@ def bath_chain_study(config: Config, outdir: str | Path, log=None,
     for member in members:
         if log and len(members) > 1:
             log(f"sample {member.realization + 1} of {len(members)}")
-        dirs.append(outdir if len(members) == 1 else outdir / _label(member, members))
+        dirs.append(outdir if len(members) == 1 else outdir / member_label(member, members))
         hists.append(run_loop(member.config, dirs[-1], measure=measure, log=log))
     configs = [m.config for m in members] if measure is None else None
     return hists, dirs, bath_chain_comparison(hists, config, configs)
+
+
+def iterate_past_convergence(config: Config, hist: xr.Dataset, iterations: int = 16, measure=None) -> np.ndarray:
+    """Continue a finished loop for ``iterations`` more iterations (same update,
+    the iteration numbers after the history's; nothing is written) and return
+    their log Gamma1 profiles, shape (iterations, dot). The honest check of a
+    stochastic loop's convergence: a profile at its fixed point only scatters
+    around it, one still approaching keeps moving one way."""
+    from .closure import damped, fixed_mask, gamma1_from_gamma2, simulate_gamma2
+
+    measure = measure or (lambda c, g, k: simulate_gamma2(c, g, k))
+    fixed, _ = fixed_mask(config)
+    g = hist["gamma1_next"].values[-1].copy()
+    held = g[fixed]
+    out = []
+    for k in range(hist.sizes["iteration"], hist.sizes["iteration"] + iterations):
+        target = gamma1_from_gamma2(measure(config, g, k).gamma2, config)
+        target[fixed] = held
+        g = damped(g, target, config["selfconsistent"]["damping"])
+        g[fixed] = held
+        with np.errstate(divide="ignore"):
+            out.append(np.log(g))
+    return np.array(out)
 
 
 def rule_sum_profile(config: Config, gamma1: np.ndarray) -> np.ndarray:

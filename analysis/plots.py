@@ -80,6 +80,9 @@ def plot_loop(hist: xr.Dataset, path: str | Path) -> Path:
     for name, style in (("gamma1", "o-"), ("gamma2", "s-")):
         v = hist[name].values
         axes[0].plot(it, np.median(v, axis=1), style, label=f"median {name}")
+    g1 = hist["gamma1"].values
+    if np.ptp(g1[-1]) > 0:          # a profile: show how its slowest dot settled (the tail converges last)
+        axes[0].plot(it, np.min(np.where(g1 > 0, g1, np.inf), axis=1), "^-", ms=3, label="smallest non-zero gamma1")
     axes[0].set_yscale("log")
     axes[0].set_xlabel("iteration")
     axes[0].set_title(f"loop ({hist.attrs.get('law', '')}): {hist.attrs.get('status', '')}", fontsize=10)

@@ -356,3 +356,16 @@ realizations = 2
     stamps = [(out / f).stat().st_mtime_ns for f in files]
     assert main(["selfconsistent", str(toml), "-o", str(out), "--quiet"]) == 1
     assert [(out / f).stat().st_mtime_ns for f in files] == stamps
+
+
+def test_iterate_past_convergence_continues_the_same_update(tmp_path):
+    """Continuing a converged loop with the same stand-in reproduces what the loop
+    would have done next: with a deterministic map the iterates stay at the fixed point."""
+    from analysis import closure_study as cs
+
+    c = cfg(delta_m=20.0, Xi=0.5, K=4.0, damping=0.5)
+    hist = run_loop(c, tmp_path, measure=known)
+    more = cs.iterate_past_convergence(c, hist, iterations=5, measure=known)
+    assert more.shape == (5, 8)
+    exact = GAMMA / N_TR * math.exp(-20.0 / (GAMMA * N_TR))
+    np.testing.assert_allclose(np.exp(more), exact, rtol=5e-4)
