@@ -88,8 +88,11 @@ def plot_loop(hist: xr.Dataset, path: str | Path) -> Path:
     axes[0].set_title(f"loop ({hist.attrs.get('law', '')}): {hist.attrs.get('status', '')}", fontsize=10)
     axes[0].legend()
     x = np.arange(hist.sizes["dot"])
-    axes[1].semilogy(x, np.maximum(hist["gamma1_next"].values[-1], 1e-300), "o-", ms=3, label=r"$\Gamma_1$ (final)")
-    axes[1].semilogy(x, np.maximum(hist["gamma2"].values[-1], 1e-300), "s-", ms=3, label=r"$\Gamma_2$ (last measured)")
+    def positive(v):                # pinned dots (rate 0) are left out of the log plot
+        return np.where(v > 0, v, np.nan)
+
+    axes[1].semilogy(x, positive(hist["gamma1_next"].values[-1]), "o-", ms=3, label=r"$\Gamma_1$ (final)")
+    axes[1].semilogy(x, positive(hist["gamma2"].values[-1]), "s-", ms=3, label=r"$\Gamma_2$ (last measured)")
     axes[1].set_xlabel("dot index")
     axes[1].legend()
     return save_figure(fig, path)
