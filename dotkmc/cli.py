@@ -62,6 +62,22 @@ def _report(ds, out) -> None:
     print(f"typical Gamma2 (echo) = {float(ds['gamma2_echo_typical']):.4g}   "
           f"Gamma2 of probe-averaged echo = {float(ds['gamma2_echo_of_mean']):.4g}   "
           f"typical Gamma2* (Ramsey) = {float(ds['gamma2_ramsey_typical']):.4g}")
+    _warn_few_windows(ds)
+
+
+def _warn_few_windows(ds) -> None:
+    """Say so when probes have too few windows at their crossing to trust Gamma2."""
+    import numpy as np
+    import simulator
+
+    if ds["n_windows"].ndim != 1:
+        return
+    w = simulator.windows_at_crossing(ds["tau"].values, ds["n_windows"].values, ds["gamma2_echo"].values)
+    few = int(np.sum(w < simulator.MIN_WINDOWS))
+    if few:
+        print(f"warning: {few} of {w.size} probes have fewer than {simulator.MIN_WINDOWS} windows at their 1/e "
+              f"crossing (median {np.nanmedian(w):.0f}): their Gamma2 and error bars are unreliable; "
+              f"run longer (run.t_max, run.flips) or set run.tau.t0_spacing")
 
 
 def _open(path):

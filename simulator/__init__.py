@@ -19,11 +19,12 @@ import xarray as xr
 from .config import Config, ConfigError, describe_schema, load_config
 from .dataset import to_dataset, write_netcdf
 from .engine import Simulation, drive
-from .estimators import crossing_rate, crossing_rate_stderr
+from .estimators import MIN_WINDOWS, crossing_rate, crossing_rate_stderr, windows_at_crossing
 from .model import Model, build_model
 
 __all__ = ["Config", "ConfigError", "load_config", "describe_schema", "build_model", "Model", "run",
            "resume", "model_from_dataset", "write_netcdf", "crossing_rate", "crossing_rate_stderr",
+           "windows_at_crossing", "MIN_WINDOWS",
            "Simulation"]
 
 

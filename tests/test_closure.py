@@ -369,3 +369,24 @@ def test_iterate_past_convergence_continues_the_same_update(tmp_path):
     assert more.shape == (5, 8)
     exact = GAMMA / N_TR * math.exp(-20.0 / (GAMMA * N_TR))
     np.testing.assert_allclose(np.exp(more), exact, rtol=5e-4)
+
+
+def test_few_windows_are_reported(tmp_path, capsys):
+    """A run too short for its rates has few windows at the echo's crossing: the
+    helper counts them, `dotkmc run` and the loop say so; a long run does not."""
+    from dotkmc.cli import main
+
+    assert np.allclose(S.windows_at_crossing(np.array([1.0, 100.0]), np.array([1000.0, 10.0]),
+                                             np.array([0.1, np.nan, 0.0])), [100.0, np.nan, np.nan], equal_nan=True)
+    toml = tmp_path / "q.toml"
+    toml.write_text('[lattice]\nd = 1\nL = 16\n[dynamics]\ngamma1 = 1e-2\n[run]\nseed = 3\n'
+                    'tau = { points = 12 }\ntrajectory = { probes = 0 }\ncheckpoint_every = 0.0\n')
+    assert main(["run", str(toml), "-o", str(tmp_path / "short.nc"), "--set", "run.t_max=50"]) == 0
+    assert "fewer than 50 windows" in capsys.readouterr().out
+    assert main(["run", str(toml), "-o", str(tmp_path / "long.nc"), "--set", "run.t_max=2e5"]) == 0
+    assert "fewer than 50 windows" not in capsys.readouterr().out
+    c = S.load_config(toml).with_values({"selfconsistent.max_iterations": 1, "selfconsistent.flips": 2.0,
+                                         "selfconsistent.mode": "profile"})
+    lines = []
+    run_loop(c, tmp_path / "loop", log=lines.append)
+    assert any("fewer than 50 windows" in s for s in lines)
