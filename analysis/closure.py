@@ -316,15 +316,19 @@ def run_loop(config: Config, outdir: str | Path, measure: Callable | None = None
         # The residual target - g is (s - 1) times the distance to the fixed point,
         # s the slope of the map Gamma1 -> F(Gamma2(Gamma1)) (log space). With s near
         # 1 (slow contraction) a small step does not mean we are close: project.
+        # A profile's dots are not one number: no single slope projects them all;
+        # they are tested at the family-wise level, drift per group of dots.
         slope = map_slope(history, g, target, free, sigma)
-        if sc["mode"] == "homogeneous":
+        profile = sc["mode"] == "profile"
+        if not profile:
             z = z / max(1.0 - slope, 0.05) if np.isfinite(slope) and slope > 0 else z
         zf = z[free & np.isfinite(z)]
+        bound = family_threshold(sc["tolerance"], zf.size if profile else 1)
         if free.any() and new[free].max() < sc["floor"] * gamma:
             status = "collapsed"
-        elif (zf.size and zf.max() < family_threshold(sc["tolerance"], zf.size if sc["mode"] == "profile" else 1) and np.isfinite(z[free]).all()
+        elif (zf.size and zf.max() < bound and np.isfinite(z[free]).all()
               and not still_moving(history, new, free, relative_noise(sigma, target, free),
-                                   blocks=DRIFT_BLOCKS if sc["mode"] == "profile" else 1)):
+                                   blocks=DRIFT_BLOCKS if profile else 1)):
             status = "converged"
         elif k == sc["max_iterations"] - 1:
             status = "max_iterations"
