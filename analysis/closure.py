@@ -199,6 +199,18 @@ def damped(g: np.ndarray, target: np.ndarray, a: float) -> np.ndarray:
     return out
 
 
+def update(g: np.ndarray, gamma2: np.ndarray, config: Config, fixed: np.ndarray,
+           damping: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """One step of the loop: the target Gamma1 from Gamma2 by Eq. (16)/(17) and the
+    damped new profile (``damping`` defaults to selfconsistent.damping); the
+    ``fixed`` dots (bath, pinned) keep their rate in both."""
+    target = gamma1_from_gamma2(gamma2, config)
+    target[fixed] = g[fixed]
+    new = damped(g, target, config["selfconsistent"]["damping"] if damping is None else damping)
+    new[fixed] = g[fixed]
+    return target, new
+
+
 def map_slope(history: list, g: np.ndarray, target: np.ndarray, free: np.ndarray, sigma: np.ndarray) -> float:
     """Slope s of the loop map in log space, d log F(G(x)) / d log x, from the last two
     iterations (median over free dots); NaN until a step well above the noise
@@ -306,10 +318,7 @@ def run_loop(config: Config, outdir: str | Path, measure: Callable | None = None
             continue
         g = history[-1]["gamma1_next"].values if history else initial_profile(config)
         meas = measure(config, g, k)
-        target = gamma1_from_gamma2(meas.gamma2, config)
-        target[fixed] = g[fixed]
-        new = damped(g, target, sc["damping"])
-        new[fixed] = g[fixed]
+        target, new = update(g, meas.gamma2, config, fixed)
         with np.errstate(invalid="ignore", divide="ignore"):
             sigma = target * log_slope(config) * meas.stderr / meas.gamma2
             z = np.abs(target - g) / sigma

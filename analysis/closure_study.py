@@ -13,8 +13,9 @@ from simulator.config import Config
 from simulator.sweep import expand
 
 from .plots import save_figure
-from .closure import growth_factor, law, run_loop
-from .meanfield.chain import critical_coupling, fit_power_law
+from .scan import rule_sum_per_probe
+from .closure import fixed_mask, growth_factor, law, run_loop, simulate_gamma2, update
+from .meanfield.chain import critical_coupling, fit_power_law, solve_chain
 from .meanfield.selfconsistent import gamma2_eq19_corrected, gamma2_eq19_printed, solve_selfconsistent
 
 
@@ -187,18 +188,12 @@ def iterate_past_convergence(config: Config, hist: xr.Dataset, iterations: int =
     their log Gamma1 profiles, shape (iterations, dot). The honest check of a
     stochastic loop's convergence: a profile at its fixed point only scatters
     around it, one still approaching keeps moving one way."""
-    from .closure import damped, fixed_mask, gamma1_from_gamma2, simulate_gamma2
-
     measure = measure or (lambda c, g, k: simulate_gamma2(c, g, k))
     fixed, _ = fixed_mask(config)
     g = hist["gamma1_next"].values[-1].copy()
-    held = g[fixed]
     out = []
     for k in range(hist.sizes["iteration"], hist.sizes["iteration"] + iterations):
-        target = gamma1_from_gamma2(measure(config, g, k).gamma2, config)
-        target[fixed] = held
-        g = damped(g, target, config["selfconsistent"]["damping"])
-        g[fixed] = held
+        _, g = update(g, measure(config, g, k).gamma2, config, fixed)
         with np.errstate(divide="ignore"):
             out.append(np.log(g))
     return np.array(out)
@@ -208,8 +203,6 @@ def rule_sum_profile(config: Config, gamma1: np.ndarray) -> np.ndarray:
     """Per-dot Appendix-B rule sum (SPEC §6.2) at the rate profile ``gamma1`` with
     the couplings the sample's levels actually have (mean over a dot's levels):
     mean field's Gamma2 <- Gamma1 map evaluated where the simulation measured."""
-    from .scan import rule_sum_per_probe
-
     model = build_model(config.with_values({"run.probes": "all"}), gamma1=np.asarray(gamma1, float))
     g = rule_sum_per_probe(model)
     n = gamma1.size
@@ -224,15 +217,10 @@ def rule_sum_chain(config: Config, gamma1: np.ndarray, damping: float = 0.7, tol
     started from ``gamma1``. Between the Appendix-B chain (typical couplings
     gamma e^-r) and the simulation (exact dynamics) it separates the two
     approximations of mean field: typical couplings, and the rule sum itself."""
-    from .closure import damped, fixed_mask, gamma1_from_gamma2
-
     fixed, _ = fixed_mask(config)
     g = np.asarray(gamma1, float).copy()
     for _ in range(max_iter):
-        target = gamma1_from_gamma2(rule_sum_profile(config, g), config)
-        target[fixed] = g[fixed]
-        new = damped(g, target, damping)
-        new[fixed] = g[fixed]
+        _, new = update(g, rule_sum_profile(config, g), config, fixed, damping)
         pos = (new > 0) & (g > 0)
         step = np.abs(np.log(new[pos] / g[pos])).max() if pos.any() else 0.0
         g = new
@@ -258,8 +246,6 @@ def bath_chain_comparison(hists, config: Config, sample_configs=None) -> dict:
     self-consistent rule-sum profile of each sample (:func:`rule_sum_chain`,
     ``rule_chain_gamma2``).
     """
-    from .meanfield.chain import solve_chain
-
     if isinstance(hists, xr.Dataset):
         hists = [hists]
     sc = config["selfconsistent"]

@@ -90,6 +90,12 @@ def _check_nonneg(name, x):
     return x
 
 
+def _combine(E, L, C, S, K):
+    """D = e^{-L}(C + L S) and F = e^{-L}(1 + L S + L^2 K) from E = e^{-L}."""
+    EL = E * L
+    return E * C + EL * S, E + EL * S + EL * (L * K)
+
+
 def _telegraph_terms(tau, v, lam):
     """Return ``(D, F)`` for broadcast arrays; see the two public wrappers.
 
@@ -142,9 +148,7 @@ def _telegraph_terms(tau, v, lam):
         C = np.cos(b)
         S = np.sinc(b / np.pi)  # sin(b)/b
         K = 0.5 * np.sinc(b / (2.0 * np.pi)) ** 2  # (1 - cos b)/b^2
-        EL = E * Lo
-        D[osc] = E * C + EL * S
-        F[osc] = E + EL * S + EL * (Lo * K)
+        D[osc], F[osc] = _combine(E, Lo, C, S, K)
 
     # v <= lambda, |mu| tau <= 1: direct evaluation of the entire functions
     if np.any(small):
@@ -156,9 +160,7 @@ def _telegraph_terms(tau, v, lam):
             S = np.where(x > 0, np.sinh(x) / x, 1.0)
             h = 0.5 * x
             K = 0.5 * np.where(h > 0, np.sinh(h) / h, 1.0) ** 2
-        EL = E * Ls
-        D[small] = E * C + EL * S
-        F[small] = E + EL * S + EL * (Ls * K)
+        D[small], F[small] = _combine(E, Ls, C, S, K)
 
     # v <= lambda, |mu| tau > 1: combine exponentials stably
     if np.any(big):

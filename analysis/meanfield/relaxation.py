@@ -132,11 +132,7 @@ def gamma_b_printed(W, Delta, gamma, Xi, s, d=2, xi=None):
     ndarray
         Gamma_b (rate).
     """
-    W, Delta = _narrow_band(W, Delta)
-    gamma = check_positive("gamma", gamma)
-    s = _entropy(s)
-    Xe = _Xi_eff(Xi, xi, d)
-    return gamma**2 / W * (W / Delta) ** (1.0 / (Xe * s))
+    return _gamma_b(W, Delta, gamma, Xi, s, d, xi, 1.0)
 
 
 def gamma_b_corrected(W, Delta, gamma, Xi, s, d=2, xi=None):
@@ -171,11 +167,16 @@ def gamma_b_corrected(W, Delta, gamma, Xi, s, d=2, xi=None):
     ndarray
         Gamma_b (rate).
     """
+    return _gamma_b(W, Delta, gamma, Xi, s, d, xi, 2.0)
+
+
+def _gamma_b(W, Delta, gamma, Xi, s, d, xi, power):
+    """gamma^2/W (W/Delta)^(power/(Xi s)): Eq. (5) as printed (power 1) or corrected (2)."""
     W, Delta = _narrow_band(W, Delta)
     gamma = check_positive("gamma", gamma)
     s = _entropy(s)
     Xe = _Xi_eff(Xi, xi, d)
-    return gamma**2 / W * (W / Delta) ** (2.0 / (Xe * s))
+    return gamma**2 / W * (W / Delta) ** (power / (Xe * s))
 
 
 def nhat_d_eq6(W, Delta, s, exact=False):
