@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .estimators import batch_means, crossing_rate, crossing_rate_stderr
+from .estimators import crossing_rate, crossing_rate_stderr
 
 UNITS = "hbar = 1; energies and rates in units of couplings.gamma's unit; times in its inverse"
 
@@ -25,7 +25,7 @@ def to_dataset(sim) -> xr.Dataset:
     """Assemble the Dataset of a finished (or partial) :class:`~simulator.engine.Simulation`."""
     m = sim.model
     sched = sim.schedule
-    stats = batch_means(sim.est, sim.kstat)
+    stats = sim.statistics()
     tau = sched.tau
     echo, ramsey = stats["echo"], stats["ramsey"]
     g2e = crossing_rate(tau, echo)

@@ -20,7 +20,8 @@ import numpy as np
 from .config import Config, load_config
 import numba
 
-from .kernel import (FLIP, HOP, N_EST, advance_dots, batch_plan, bucket_index, flush_batch, init_dots,
+from .estimators import SurvivalLaw, batch_means, survival_count_variance
+from .kernel import (FLIP, HOP, N_EST, NTOT, advance_dots, batch_plan, bucket_index, flush_batch, init_dots,
                      initial_energies,
                      reconstruct_and_estimate, relevance, reverse_rows)
 from .dataset import temporary_beside
@@ -139,6 +140,25 @@ class Simulation:
     def _alloc(self, n: int) -> None:
         self.dEP = np.zeros((n, self.P, 2))
         self.dC = np.zeros((n, self.P), dtype=np.int32)
+
+    def survival_law(self) -> SurvivalLaw | None:
+        """The exact law of each probe's own occupation (fixed rates), which makes
+        the echo/Ramsey error bars honest where own transitions are rare
+        (:func:`simulator.estimators.batch_means`)."""
+        m = self.model
+        g = m.gamma1[m.probe_dot].astype(float)
+        if m.kind == "flip":
+            return SurvivalLaw(g, g, np.full(g.shape, 0.5))
+        n = m.n_particles
+        return SurvivalLaw((m.M - n) * g, n * g, np.full(g.shape, n / m.M))
+
+    def statistics(self) -> dict:
+        """Means and standard errors of the signals accumulated so far, (probe, tau)."""
+        law = self.survival_law()
+        survival = None
+        if law is not None:
+            survival = survival_count_variance(law, self.schedule.tau, self.schedule.stride, self.kstat[NTOT])
+        return batch_means(self.est, self.kstat, survival)
 
     @property
     def n_events(self) -> int:

@@ -1,12 +1,89 @@
-"""From accumulated sums to estimates: batch means and linewidths (SPEC §4)."""
+"""From accumulated sums to estimates: batch means and linewidths (docs/model.md §4)."""
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
-from .kernel import AE, AR, N2, NBAT, NTOT, QE, QR, SER, SRI, SRR
+from .kernel import AE, AES, AR, ARS, ASS, N2, NBAT, NTOT, QE, QR, SER, SRI, SRR, TS
 
 
-def batch_means(est: np.ndarray, kstat: np.ndarray) -> dict:
+class SurvivalLaw(NamedTuple):
+    """The exact law of a probe level's own occupation with fixed rates: a two-state
+    Markov chain that leaves the occupied state at ``rate_occupied`` and the empty
+    one at ``rate_empty``, occupied with stationary probability ``p_occupied``
+    (arrays over probes).
+
+    flip: both rates Gamma1(I), p = 1/2. hop: an occupied level empties at
+    (M - n) Gamma1(I) (its particle may go to any empty level), an empty level fills
+    at n Gamma1(I); p = n/M.
+    """
+
+    rate_occupied: np.ndarray
+    rate_empty: np.ndarray
+    p_occupied: np.ndarray
+
+
+def _survival(law: SurvivalLaw, t: np.ndarray) -> np.ndarray:
+    """P(no own change in a window of length t) at stationarity, shape (P, len(t))."""
+    p = law.p_occupied[:, None]
+    return p * np.exp(-law.rate_occupied[:, None] * t) + (1 - p) * np.exp(-law.rate_empty[:, None] * t)
+
+
+def _triangular_geometric_sum(x: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """sum_{k=0}^{K-1} (K - k) x^k for 0 <= x <= 1, elementwise (0 where K <= 0)."""
+    K = np.maximum(np.asarray(K, dtype=float), 0.0)
+    x = np.asarray(x, dtype=float)
+    one_minus = 1.0 - x
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        xk = np.exp(K * np.log(np.where(x > 0, x, 1.0)))
+        xk = np.where(x > 0, xk, 0.0)
+        closed = (K * one_minus - x * (1.0 - xk)) / one_minus ** 2
+        # near x = 1 the closed form cancels: series in (1 - x)
+        series = K * (K + 1) / 2 - one_minus * (K - 1) * K * (K + 1) / 6
+        g = np.where(one_minus * np.maximum(K, 1.0) < 1e-4, series, closed)
+    return np.where(K > 0, g, 0.0)
+
+
+def survival_count_variance(law: SurvivalLaw, tau: np.ndarray, stride: np.ndarray,
+                            n_windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact mean and variance of the fraction of windows in which the probe's own
+    occupation did not change, shape (P, K).
+
+    Windows of length tau_k start every Delta_k = stride_k tau_k / 2 (docs/model.md
+    §4), so windows m starts apart overlap when m Delta_k < tau_k (stride 1, m = 1).
+    Overlapping windows both survive iff no own change happens in their union;
+    disjoint windows separated by a gap g >= 0 both survive with probability
+    s^2 + exp(-(r_occ + r_emp) g) p (1 - p) (e^{-r_occ tau} - e^{-r_emp tau})^2
+    (the memory of the two-state chain; zero for flip, where r_occ = r_emp). The
+    variance of the count of N windows is N s (1 - s) + 2 sum_m (N - m) cov_m.
+    """
+    tau = np.asarray(tau, dtype=float)
+    stride = np.asarray(stride)
+    n = np.asarray(n_windows, dtype=float)[None, :]
+    s = _survival(law, tau)
+    p = law.p_occupied[:, None]
+    a1 = np.exp(-law.rate_occupied[:, None] * tau)
+    a0 = np.exp(-law.rate_empty[:, None] * tau)
+    memory = p * (1 - p) * (a1 - a0) ** 2
+    total = n * s * (1.0 - s)
+    overlap = (stride == 1)[None, :]
+    cov1 = _survival(law, 1.5 * tau) - s ** 2
+    total = total + np.where(overlap, 2.0 * np.maximum(n - 1, 0) * cov1, 0.0)
+    # disjoint pairs, m >= m0 starts apart (gap m Delta - tau >= 0)
+    rho = (law.rate_occupied + law.rate_empty)[:, None]
+    delta = stride * tau / 2.0
+    m0 = np.where(overlap, 2, 1)
+    first_gap = m0 * delta - tau
+    x = np.exp(-rho * delta)
+    pairs = np.exp(-rho * first_gap) * _triangular_geometric_sum(x, n - m0)
+    total = total + 2.0 * memory * pairs
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = np.maximum(total, 0.0) / n ** 2
+    return s, var
+
+
+def batch_means(est: np.ndarray, kstat: np.ndarray, survival: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
     """Means and standard errors of the echo and Ramsey signals, shape (P, K).
 
     Windows overlap, so successive windows are correlated; the standard error is
@@ -14,17 +91,37 @@ def batch_means(est: np.ndarray, kstat: np.ndarray) -> dict:
         var(E) = sum_b (n_b/nbar)^2 (m_b - E)^2 / (B (B - 1)),
     with m_b = s_b / n_b the batch mean and E the grand mean, evaluated from the
     running sums kept by :func:`simulator.kernel.flush_batch`.
+
+    With ``survival`` = (s, var_S), the exact mean and variance of the surviving
+    fraction of windows (:func:`survival_count_variance`; known for fixed rates),
+    the error bar stays honest where the probe's own transitions are rare (in few
+    or no windows, where batch means sees almost none of their noise): the signal
+    X = S C (S the survival indicator, C the phase factor) is split as
+    X = R S + Z with R = sum X / sum S, the mean phase factor of surviving windows.
+    Z carries the dephasing noise and is estimated by batch means; the survival
+    count's noise is taken exactly:
+        var(X) = var_bm(Z) + R^2 var_S.
+    Where no window survived, |R| <= 1 is bounded by 1. The estimate itself (the
+    plain mean of X) is unchanged. See docs/model.md §4.
     """
     ntot = kstat[NTOT]                      # (K,)
     B = kstat[NBAT]
     n2 = kstat[N2]
     with np.errstate(invalid="ignore", divide="ignore"):
         nbar = ntot / B
+        norm = nbar[:, None] ** 2 * B[:, None] * (B[:, None] - 1.0)
         out = {"n_windows": ntot.astype(np.int64), "n_batches": B.astype(np.int64)}
-        for name, S, A, Q in (("echo", SER, AE, QE), ("ramsey", SRR, AR, QR)):
+        for name, S, A, Q, AXS in (("echo", SER, AE, QE, AES), ("ramsey", SRR, AR, QR, ARS)):
             mean = est[S] / ntot[:, None]
-            ss = est[A] - 2.0 * mean * est[Q] + mean ** 2 * n2[:, None]
-            var = ss / (nbar[:, None] ** 2 * B[:, None] * (B[:, None] - 1.0))
+            if survival is None:
+                ss = est[A] - 2.0 * mean * est[Q] + mean ** 2 * n2[:, None]
+                var = ss / norm
+            else:
+                s_exact, var_s = survival
+                tot_s = est[TS]
+                R = np.where(tot_s > 0, est[S] / np.where(tot_s > 0, tot_s, 1.0), 1.0)
+                zz = est[A] - 2.0 * R * est[AXS] + R ** 2 * est[ASS]       # sum_b z_b^2
+                var = np.maximum(zz, 0.0) / norm + R ** 2 * var_s.T
             out[name] = mean.T
             out[name + "_stderr"] = np.sqrt(np.maximum(var, 0.0)).T
         out["ramsey_imag"] = (est[SRI] / ntot[:, None]).T

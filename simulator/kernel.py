@@ -32,9 +32,14 @@ from .rng import seed_streams, to_unit, xoro_next
 FLIP = 0
 HOP = 1
 
-# rows of the per-(tau, probe) estimator array ``est`` (shape (N_EST, K, P))
-PH1, PH2, BER, BRR, BRI, SER, SRR, SRI, AE, AR, QE, QR = range(12)
-N_EST = 12
+# rows of the per-(tau, probe) estimator array ``est`` (shape (N_EST, K, P)):
+# stored phases (PH1, PH2); current-batch sums of echo, Ramsey re/im and survival
+# (BER, BRR, BRI, BS); grand sums (SER, SRR, SRI, TS); sums over batches of the
+# squared batch sums (AE, AR, ASS), of batch sum x window count (QE, QR) and of the
+# cross products with the survival batch sum (AES, ARS), for the error bars of
+# simulator.estimators.batch_means
+PH1, PH2, BER, BRR, BRI, SER, SRR, SRI, AE, AR, QE, QR, BS, TS, ASS, AES, ARS = range(17)
+N_EST = 17
 # rows of the per-tau counters ``kstat`` (shape (4, K))
 NB_CUR, N2, NTOT, NBAT = range(4)
 
@@ -311,9 +316,16 @@ def _flush_cell(est, k, p, nb_):
     """Fold the batch sums of cell (tau_k, probe p), from a batch of nb_ windows,
     into its running totals: grand sums S, A = sum_b s_b^2, Q = sum_b n_b s_b
     (n_b is the same for every probe), which give the weighted batch-means
-    variance (:func:`simulator.estimators.batch_means`)."""
+    variance, and the survival count's sums, which give the variance of the
+    signal net of the survival count (:func:`simulator.estimators.batch_means`)."""
     e = est[BER, k, p]
     r = est[BRR, k, p]
+    bs = est[BS, k, p]
+    est[TS, k, p] += bs
+    est[ASS, k, p] += bs * bs
+    est[AES, k, p] += e * bs
+    est[ARS, k, p] += r * bs
+    est[BS, k, p] = 0.0
     est[SER, k, p] += e
     est[SRR, k, p] += r
     est[SRI, k, p] += est[BRI, k, p]
@@ -447,6 +459,7 @@ def reconstruct_and_estimate(sample_t, sample_k, sample_j, n, t_prev, phi, eps, 
                         est[BER, k, p] += math.cos(pe)
                         est[BRR, k, p] += math.cos(pr)
                         est[BRI, k, p] += math.sin(pr)
+                        est[BS, k, p] += 1.0
                     est[PH2, k, p] = est[PH1, k, p]
                     est[PH1, k, p] = phi[p]
                     cnt2[k, p] = cnt1[k, p]

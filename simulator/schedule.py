@@ -30,17 +30,25 @@ ESTIMATOR_SHARE = 0.5
 COST_EVENT = ESTIMATOR_SHARE * 60.0 / 25.0
 COST_PUSH = ESTIMATOR_SHARE * 2.75 / 25.0
 COST_SAMPLE = 1.0
+MIN_WINDOWS_PER_TAU = 1000
 
 
 def tau_grid(tmin: float, tmax: float, points: int) -> np.ndarray:
     return np.geomspace(tmin, tmax, points)
 
 
-def strides_for(h: np.ndarray, spacing: float) -> np.ndarray:
-    """Stride c_k so that windows start every max(h_k, ~spacing) (a multiple of h_k)."""
-    if spacing <= 0:
-        return np.ones(h.shape, dtype=np.int64)
-    return np.maximum(1, np.rint(spacing / h)).astype(np.int64)
+def strides_for(h: np.ndarray, spacing: float | np.ndarray) -> np.ndarray:
+    """Stride c_k so that windows start every max(h_k, ~spacing_k) (a multiple of h_k).
+
+    ``spacing`` is one number for every tau or one per tau."""
+    spacing = np.broadcast_to(np.asarray(spacing, dtype=float), h.shape)
+    return np.where(spacing > 0, np.maximum(1, np.rint(spacing / h)), 1).astype(np.int64)
+
+
+def statistical_spacing(h: np.ndarray, t_max: float, min_windows: float) -> np.ndarray:
+    """Per-tau window spacing that gives about ``min_windows`` windows over the run
+    (never denser than every tau/2: the densest grid, spacing h_k)."""
+    return np.maximum(h, t_max / min_windows)
 
 
 def sample_rate(h: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -206,9 +214,13 @@ def build_schedule(config, model, n_probes: int, event_rate: float, push_rate: f
     h = tau / 2.0
     if tau_cfg["t0_spacing"] == "auto":
         spacing = auto_spacing(h, n_probes, event_rate, push_rate, t_max)
+        # statistics first: whatever the cost budget says, every tau gets at
+        # least MIN_WINDOWS_PER_TAU windows (fewer only where the densest grid
+        # has fewer), so every probe's crossing is averaged over enough windows
+        stride = np.minimum(strides_for(h, spacing), strides_for(h, statistical_spacing(h, t_max, MIN_WINDOWS_PER_TAU)))
     else:
         spacing = float(tau_cfg["t0_spacing"])
-    stride = strides_for(h, spacing)
+        stride = strides_for(h, spacing)
     traj = run["trajectory"]
     n_traj = min(traj["probes"], n_probes)
     if n_traj > 0:
