@@ -87,7 +87,7 @@ TAU = np.array([0.05, 0.3, 1.0, 2.5, 6.0, 15.0])
 
 @pytest.mark.parametrize("w", [1e12, np.inf])
 def test_fixed_rate_limit_flip_matches_exact_products(w):
-    eps0, U, dot, g = _random_system(5, [2, 3, 2, 1], scale=0.8)
+    eps0, U, dot, g = _random_system(5, [2, 2, 2], scale=0.8)
     c = R.cluster_generator(eps0, U, dot, g, w, "flip")
     for p in range(c.n_levels):
         e, r = R.cluster_echo_ramsey(c, p, TAU)
@@ -96,6 +96,7 @@ def test_fixed_rate_limit_flip_matches_exact_products(w):
         np.testing.assert_allclose(r, X.flip_ramsey(TAU, U[p, oth], g[dot[oth]], g[dot[p]]), rtol=0, atol=1e-9)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("M,n", [(3, 1), (4, 2), (3, 2)])
 def test_fixed_rate_limit_hop_matches_exact_products(M, n):
     eps0, U, dot, g = _random_system(8, [M] * 3, scale=0.8)
@@ -107,7 +108,8 @@ def test_fixed_rate_limit_hop_matches_exact_products(M, n):
         np.testing.assert_allclose(r, X.hop_ramsey(TAU, u, n, g, p // M, p % M), rtol=0, atol=1e-9)
 
 
-@pytest.mark.parametrize("kind,sizes,n", [("flip", [2, 2, 3], None), ("hop", [3, 4], [1, 2])])
+@pytest.mark.slow
+@pytest.mark.parametrize("kind,sizes,n", [("flip", [2, 2, 2], None), ("hop", [3, 4], [1, 2])])
 def test_methods_agree_and_echo_is_real(kind, sizes, n):
     eps0, U, dot, g = _random_system(21, sizes)
     c = R.cluster_generator(eps0, U, dot, g, 0.5, kind, n)
@@ -137,6 +139,7 @@ def test_flip_mean_rate_matches_enumeration(w):
         assert R.flip_mean_rate(w, g[dot[l]], eps0[l], U[l, oth]) == pytest.approx(brute, abs=1e-9)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("w", [0.05, 0.5])
 @pytest.mark.parametrize("sizes,n", [([4, 4, 4], [2, 2, 1]), ([3, 5, 2], [1, 2, 1])])
 def test_hop_mean_rates_match_enumeration(w, sizes, n):
