@@ -316,8 +316,16 @@ def sweep_figure(ds: xr.Dataset) -> Figure:
         # the legend's title names the keys, so one key needs only its value
         label = (str(ds[others[0]].values[combo[0]]) if len(others) == 1 else
                  ", ".join(f"{o.replace('__', '.')} = {ds[o].values[j]}" for o, j in zip(others, combo)) or None)
-        ax.errorbar(xpos, med, yerr=np.where(np.isfinite(err), err, 0.0), fmt="o-", color=c, ms=5, capsize=3,
-                    label=label)
+        by_real = xdim == "realization"             # realizations are not an ordered parameter: no line
+        ax.errorbar(xpos, med, yerr=np.where(np.isfinite(err), err, 0.0), fmt="o" if by_real else "o-", color=c,
+                    ms=5, capsize=3, label="one realization (median over its probes)" if by_real else label)
+        if by_real:
+            pooled, perr = _median_error(sub.ravel())
+            if np.isfinite(pooled):
+                ax.axhline(pooled, color=c, lw=1.2, label="all realizations pooled")
+                if np.isfinite(perr):
+                    ax.axhspan(pooled - perr, pooled + perr, color=c, alpha=0.15, label=r"$\pm$ bootstrap error")
+            ax.set_xticks(xpos, [str(int(v)) for v in xv])
         all_y.append(med)
         if has_real and xdim != "realization" and sub.shape[1] > 1:
             for r in range(sub.shape[1]):
@@ -353,14 +361,16 @@ def sweep_figure(ds: xr.Dataset) -> Figure:
     ax.set_ylabel(rf"typical $\Gamma_2$ (echo)  [{eu}]")
     nreal = ds.sizes.get("realization", 1)
     title = (rf"sweep: typical $\Gamma_2$ (echo) against {xkey}" + f" ({int(ds.attrs.get('members', 0))} members)\n"
-             + rf"filled: median over the probes of all {nreal} realization(s), $\pm$ bootstrap error")
+             + (rf"filled: median over the probes of all {nreal} realization(s), $\pm$ bootstrap error"
+                if xdim != "realization" else r"points: median over each realization's probes, $\pm$ bootstrap error"))
     if int(ds.attrs.get("failed", 0)):
         title += f", {int(ds.attrs['failed'])} failed (not drawn)"
     if missing:
         title += f"; {missing} of {total} probes did not cross 1/e inside the $\\tau$ grid (left out)"
     ax.set_title(title, fontsize=9)
-    ax.legend(handles, labels, fontsize=8, title=", ".join(o.replace("__", ".") for o in others) or None,
-              title_fontsize=8)
+    if handles:
+        ax.legend(handles, labels, fontsize=8, title=", ".join(o.replace("__", ".") for o in others) or None,
+                  title_fontsize=8)
     return fig
 
 
