@@ -138,14 +138,16 @@ def test_hop_two_levels_is_the_telegraph():
 def test_grid_method_within_its_bound():
     """Forced onto the grid, the answer stays within its computed bound of the exact one,
     and the bound is small."""
-    row = flip_row(18, seed=3)
     edges = np.linspace(-3, 3, 25)
-    exact_prob, err0 = st.stationary_bins(row, "flip", 4, None, edges)
-    assert np.all(err0 == 0)
-    for grid in (2 ** 12, 2 ** 16):
-        prob, err = st.stationary_bins(row, "flip", 4, None, edges, exact_atoms=2 ** 10, grid=grid)
-        assert np.all(np.abs(prob - exact_prob) <= err)
-        assert err.max() < (0.05 if grid == 2 ** 12 else 3e-3)
+    for K in (13, 18):              # 13 = 12 + 1: a group of a single level (negative U included)
+        row = flip_row(K, seed=3)
+        assert np.any(row["U"] < 0)
+        exact_prob, err0 = st.stationary_bins(row, "flip", 4, None, edges)
+        assert np.all(err0 == 0)
+        for grid in (2 ** 12, 2 ** 16):
+            prob, err = st.stationary_bins(row, "flip", 4, None, edges, exact_atoms=2 ** 10, grid=grid)
+            assert np.all(np.abs(prob - exact_prob) <= err)
+            assert err.max() < (0.05 if grid == 2 ** 12 else 3e-3)
     hop = hop_row(4, 5, 0, seed=4)
     edges = np.linspace(-3, 3, 13)
     exact_prob, _ = st.stationary_bins(hop, "hop", 4, 2, edges)
