@@ -112,10 +112,29 @@ def cmd_analyze(args) -> int:
 
 
 def cmd_plot(args) -> int:
-    from analysis.plots import plot_run
+    from analysis.plots import plot_run, plot_sweep
+    from analysis.scan import is_sweep
 
+    try:
+        ds = _open(args.result)
+    except (OSError, ValueError) as exc:    # exists but is not a readable netCDF file
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a netCDF file"
+        raise UserError(f"cannot read {args.result!r} as a dotkmc result: {why}") from None
     out = args.output or str(Path(args.result).with_suffix(".png"))
-    print(plot_run(_open(args.result), out, exact=not args.no_exact))
+    if Path(out).suffix.lower() != ".png":
+        raise UserError(f"plot output {out!r} must end in .png")
+    if is_sweep(ds):
+        if "gamma2_echo" not in ds or "config" not in ds.attrs:
+            raise UserError(f"{args.result!r} is a sweep result without member runs (no 'gamma2_echo'); "
+                            f"nothing to plot")
+        print(plot_sweep(ds, out))
+        return 0
+    missing = [v for v in ("echo", "ramsey", "gamma2_echo", "probe_index") if v not in ds]
+    if missing or "config" not in ds.attrs:
+        what = ", ".join(repr(v) for v in missing) or "the 'config' attribute"
+        raise UserError(f"{args.result!r} is not a dotkmc run or sweep result (missing {what}); "
+                        f"plot takes the netCDF written by 'dotkmc run' or 'dotkmc sweep'")
+    print(plot_run(ds, out, exact=not args.no_exact))
     return 0
 
 
