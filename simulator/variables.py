@@ -183,7 +183,7 @@ RUN = _table(
 # ---------------------------------------------------------------------------
 MEMBER_ATTRS = _table(
     Var("finished", (SWEEP_DIMS,), ONE, "run finished",
-        "1 if the run reached its t_max, 0 for a partial result written from a checkpoint."),
+        "1 if the run reached its t_max, 0 for a partial result of an interrupted run."),
     Var("simulated_time", (SWEEP_DIMS,), TIME, "simulated time reached",
         "Simulated time the run reached (its t_max when finished)."),
     Var("kind", (SWEEP_DIMS,), ONE, "dynamics kind",
@@ -260,13 +260,14 @@ CONFIG_UNITS: dict[str, str] = {
 # ---------------------------------------------------------------------------
 HISTORY = _table(
     Var("iteration", ("iteration",), ONE, "loop iteration",
-        "Iteration k of the self-consistent loop; iteration k is stored alone in iter-k.nc "
-        "(docs/selfconsistent.md)."),
+        "Iteration k of the self-consistent loop; the full result of iteration k is in iter-kkkk.nc "
+        "(k zero-padded to 4 digits) beside history.nc (docs/selfconsistent.md)."),
     Var("gamma1", ("iteration", "dot"), ENERGY, "Gamma1 simulated",
         "Per-dot Gamma1 profile the simulation of iteration k ran with."),
     Var("gamma2", ("iteration", "dot"), ENERGY, "Gamma2 measured",
         "Echo Gamma2 measured with that profile, per dot: the median over probes on every dot (homogeneous "
-        "loop) or the mean over the dot's levels (profile); 0 when the echo stays above 1/e up to tau_max."),
+        "loop) or the mean over the dot's levels (profile); a probe whose echo stays above 1/e up to tau_max "
+        "counts as 0, one already below at tau_min as 1/tau_min."),
     Var("gamma2_stderr", ("iteration", "dot"), ENERGY, "standard error of gamma2",
         "Standard error of `gamma2` (bootstrap of the median, or the probes' delta-method errors)."),
     Var("gamma1_target", ("iteration", "dot"), ENERGY, "Gamma1 from Gamma2 by Eq. (16)/(17)",
