@@ -56,8 +56,8 @@ import numpy as np
 import tomli_w
 import xarray as xr
 
-from .config import Config, ConfigError, load_config
 from . import variables as V
+from .config import Config, ConfigError, load_config
 from .dataset import package_version, write_netcdf
 
 __all__ = ["Member", "expand", "member_seeds", "run_sweep", "combine", "member_dataset", "members_dir",
