@@ -40,6 +40,7 @@ import numpy as np
 import xarray as xr
 
 import simulator
+from simulator import variables
 from simulator.config import Config
 from simulator.model import dot_gamma1
 
@@ -371,7 +372,10 @@ def run_loop(config: Config, outdir: str | Path, measure: Callable | None = None
     hist = xr.concat([h[["gamma1", "gamma2", "gamma2_stderr", "gamma1_target", "gamma1_next", "max_z", "map_slope"]]
                       for h in history], dim="iteration")
     hist = hist.assign_coords(iteration=np.arange(len(history)))
-    hist.attrs = {"config": text, "status": history[-1].attrs["status"], "law": law(config)}
+    hist.attrs = {"title": "dotkmc self-consistent loop history", "config": text,
+                  "status": history[-1].attrs["status"], "law": law(config), **variables.provenance_attrs()}
+    # units, long_name and comment of every variable from the registry (docs/variables.md)
+    variables.annotate(hist, variables.HISTORY.__getitem__)
     simulator.write_netcdf(hist, outdir / "history.nc")
     return hist
 

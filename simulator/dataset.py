@@ -1,4 +1,4 @@
-"""The run result as an xarray Dataset (SPEC §8), and its atomic netCDF output."""
+"""The run result as an xarray Dataset (docs/model.md section 5, docs/variables.md), and its atomic netCDF output."""
 from __future__ import annotations
 
 import os
@@ -9,7 +9,8 @@ import xarray as xr
 
 from .estimators import crossing_rate, crossing_rate_stderr
 
-UNITS = "hbar = 1; energies and rates in units of couplings.gamma's unit; times in its inverse"
+UNITS = ("hbar = 1; energies and rates in units of couplings.gamma's unit (units attribute 'couplings_gamma'); "
+         "times in its inverse ('couplings_gamma-1'); see docs/variables.md")
 
 
 def package_version() -> str:
@@ -22,7 +23,16 @@ def package_version() -> str:
 
 
 def to_dataset(sim) -> xr.Dataset:
-    """Assemble the Dataset of a finished (or partial) :class:`~simulator.engine.Simulation`."""
+    """Assemble the Dataset of a finished (or partial) :class:`~simulator.engine.Simulation`.
+
+    Every variable and coordinate is built from the registry
+    :mod:`simulator.variables` (dims, ``units``, ``long_name``, ``comment``); the
+    names written must be exactly the registered ones (docs/variables.md).
+    """
+    # imported here, not at module level: the package imports this module, and
+    # `python -m simulator.variables` must not find itself imported before it runs
+    from . import variables as V
+
     m = sim.model
     sched = sim.schedule
     stats = sim.statistics()
@@ -34,53 +44,65 @@ def to_dataset(sim) -> xr.Dataset:
     mean_ramsey = np.nanmean(ramsey, axis=0)
     coords = m.dot_coords(m.probe_dot)
     traj_time = np.arange(sched.n_traj_times) * sched.traj_dt
-    ds = xr.Dataset(
-        data_vars={
-            "echo": (("probe", "tau"), echo, {"long_name": "Hahn echo Re E_i(tau)", "note": "SPEC §4"}),
-            "echo_stderr": (("probe", "tau"), stats["echo_stderr"], {"long_name": "batch-means standard error of echo"}),
-            "ramsey": (("probe", "tau"), ramsey, {"long_name": "Ramsey Re R_i(tau), mean frequency removed"}),
-            "ramsey_stderr": (("probe", "tau"), stats["ramsey_stderr"], {"long_name": "batch-means standard error of ramsey"}),
-            "ramsey_imag": (("probe", "tau"), stats["ramsey_imag"], {"long_name": "Im R_i(tau)"}),
-            "n_windows": (("tau",), stats["n_windows"], {"long_name": "windows (t0 samples) averaged per probe"}),
-            "n_batches": (("tau",), stats["n_batches"], {"long_name": "batches in the standard error"}),
-            "gamma2_echo": (("probe",), g2e, {"long_name": "Gamma2 = 1/tau_e, Re E(tau_e) = 1/e"}),
-            "gamma2_echo_stderr": (("probe",), crossing_rate_stderr(tau, echo, stats["echo_stderr"]),
-                                   {"long_name": "delta-method error of gamma2_echo"}),
-            "gamma2_ramsey": (("probe",), g2r, {"long_name": "Gamma2* = 1/tau_e from Ramsey"}),
-            "gamma2_echo_typical": ((), np.nanmedian(g2e) if np.isfinite(g2e).any() else np.nan,
-                                    {"long_name": "median of gamma2_echo over probes (typical linewidth)"}),
-            "gamma2_echo_of_mean": ((), crossing_rate(tau, mean_echo)[()],
-                                    {"long_name": "Gamma2 of the probe-averaged echo"}),
-            "gamma2_ramsey_typical": ((), np.nanmedian(g2r) if np.isfinite(g2r).any() else np.nan, {}),
-            "gamma2_ramsey_of_mean": ((), crossing_rate(tau, mean_ramsey)[()], {}),
-            "energy": (("traj_probe", "time"), sim.energy, {"long_name": "probe level energy epsilon_i(t)"}),
-            "gamma1": (("dot",), m.gamma1, {"long_name": "Gamma1 of each dot"}),
-            "events_per_dot": (("dot",), sim.events, {"long_name": "events of each dot"}),
-            "n_events": ((), np.int64(sim.n_events), {"long_name": "total number of events"}),
-            "probe_dot": (("probe",), m.probe_dot),
-            "probe_level": (("probe",), m.probe_level),
-            "probe_index": (("probe",), m.probes, {"long_name": "global level index I*M + alpha"}),
-            "probe_position": (("probe", "axis"), coords),
-            "static_energy": (("probe",), sim.eps0, {"long_name": "epsilon^0_i"}),
-            "traj_probe_index": (("traj_probe",), sim.traj_p, {"long_name": "probe index of each trajectory"}),
-            "t0_stride": (("tau",), sched.stride, {"long_name": "windows start every stride*tau/2"}),
-        },
-        coords={"probe": np.arange(sim.P), "tau": tau, "time": traj_time,
-                "dot": np.arange(m.n_dots), "axis": np.arange(m.d)},
-        attrs={
-            "title": "dotkmc run",
-            "config": sim.config.to_toml(),
-            "seed": int(sim.config["run"]["seed"]),
-            "version": package_version(),
-            "wall_time": float(sim.wall),
-            "simulated_time": float(sim.t),
-            "finished": int(sim.finished),
-            "units": UNITS,
-            "kind": m.kind,
-            **{f"resolved_{k}": v for k, v in sim.resolved.items()},
-        },
-    )
-    return ds
+    values = {
+        "probe": np.arange(sim.P),
+        "tau": tau,
+        "time": traj_time,
+        "dot": np.arange(m.n_dots),
+        "axis": np.arange(m.d),
+        "echo": echo,
+        "echo_stderr": stats["echo_stderr"],
+        "ramsey": ramsey,
+        "ramsey_stderr": stats["ramsey_stderr"],
+        "ramsey_imag": stats["ramsey_imag"],
+        "n_windows": stats["n_windows"],
+        "n_batches": stats["n_batches"],
+        "gamma2_echo": g2e,
+        "gamma2_echo_stderr": crossing_rate_stderr(tau, echo, stats["echo_stderr"]),
+        "gamma2_ramsey": g2r,
+        "gamma2_echo_typical": np.nanmedian(g2e) if np.isfinite(g2e).any() else np.nan,
+        "gamma2_echo_of_mean": crossing_rate(tau, mean_echo)[()],
+        "gamma2_ramsey_typical": np.nanmedian(g2r) if np.isfinite(g2r).any() else np.nan,
+        "gamma2_ramsey_of_mean": crossing_rate(tau, mean_ramsey)[()],
+        "energy": sim.energy,
+        "gamma1": m.gamma1,
+        "events_per_dot": sim.events,
+        "n_events": np.int64(sim.n_events),
+        "probe_dot": m.probe_dot,
+        "probe_level": m.probe_level,
+        "probe_index": m.probes,
+        "probe_position": coords,
+        "static_energy": sim.eps0,
+        "traj_probe_index": sim.traj_p,
+        "t0_stride": sched.stride,
+    }
+    # the registry is the whole list: a variable missing from either side is a bug here
+    unregistered = set(values) - set(V.RUN)
+    unwritten = set(V.RUN) - set(values)
+    if unregistered or unwritten:
+        raise ValueError(f"to_dataset and the registry simulator/variables.py disagree: not registered "
+                         f"{sorted(unregistered)}, registered but not written {sorted(unwritten)}")
+    variables = {name: V.run_variable(name, data) for name, data in values.items()}
+    attrs = {
+        "title": "dotkmc run",
+        "config": sim.config.to_toml(),
+        "seed": int(sim.config["run"]["seed"]),
+        "version": package_version(),
+        "wall_time": float(sim.wall),
+        "simulated_time": float(sim.t),
+        "finished": int(sim.finished),
+        "units": UNITS,
+        "kind": m.kind,
+        **{f"resolved_{k}": v for k, v in sim.resolved.items()},
+    }
+    # run attributes become variables of a sweep, so they need registry entries too
+    missing = [a for a in attrs if a not in V.SWEEP_KEPT_ATTRS and a not in V.MEMBER_ATTRS]
+    if missing:
+        raise ValueError(f"run attributes {missing} are not in the registry (simulator/variables.py MEMBER_ATTRS)")
+    attrs.update(V.provenance_attrs())
+    return xr.Dataset(data_vars={n: v for n, v in variables.items() if not V.RUN[n].is_dimension_coordinate},
+                      coords={n: v for n, v in variables.items() if V.RUN[n].is_dimension_coordinate},
+                      attrs=attrs)
 
 
 NONDETERMINISTIC_ATTRS = ("wall_time",)

@@ -56,6 +56,7 @@ import numpy as np
 import tomli_w
 import xarray as xr
 
+from . import variables as V
 from .config import Config, ConfigError, load_config
 from .dataset import package_version, write_netcdf
 
@@ -69,8 +70,6 @@ TASK_RETRIES = 2
 #: member dimensions whose coordinate is a physical grid that may differ between
 #: members; stacked as ``<dim>_value`` over the sweep dimensions.
 GRID_DIMS = ("tau", "time")
-#: run attributes that are not turned into per-member variables
-_RUN_ATTRS_KEPT = ("title", "version", "units")
 _MEMBER_ATTR_FLAG = "dotkmc_member_attr"
 _DTYPE_FLAG = "dotkmc_original_dtype"
 
@@ -411,8 +410,12 @@ def combine(config: Config, members: list[Member], datasets: list, errors: dict 
       and ``member_error`` ("" if none) describe each member.
     * Attributes: ``config`` (the base configuration TOML, ``[sweep]``
       included), ``sweep`` (the sweep table as TOML), ``sweep_dims``, counts
-      ``members`` and ``failed``, ``version``, ``units`` and ``wall_time``
-      (sum over members; the only non-deterministic attribute).
+      ``members`` and ``failed``, ``version``, ``units``, ``Conventions`` and
+      the library versions ``version_<name>`` of the combining process, and
+      ``wall_time`` (sum over members; the only non-deterministic attribute).
+    * Every variable and coordinate carries ``units``, ``long_name`` and
+      ``comment`` from the registry :mod:`simulator.variables`
+      (docs/variables.md); an unregistered one is an error.
 
     A failed member (``datasets[i] is None``) is NaN everywhere.
 
@@ -491,7 +494,7 @@ def combine(config: Config, members: list[Member], datasets: list, errors: dict 
     attr_names: list[str] = []
     for ds in good:
         for a in ds.attrs:
-            if a not in attr_names and a not in _RUN_ATTRS_KEPT + ("config", "seed", "wall_time"):
+            if a not in attr_names and a not in V.SWEEP_KEPT_ATTRS:
                 attr_names.append(a)
     for a in attr_names:
         if a in data_vars or a in coords:
@@ -530,9 +533,12 @@ def combine(config: Config, members: list[Member], datasets: list, errors: dict 
         "version": package_version(),
         "units": good[0].attrs.get("units", "") if good else "",
         "wall_time": float(sum(float(ds.attrs.get("wall_time", 0.0)) for ds in good)),
+        **V.provenance_attrs(),
     }
-    return xr.Dataset(data_vars={k: v for k, v in data_vars.items() if v is not None},
-                      coords={k: v for k, v in coords.items() if v is not None}, attrs=attrs)
+    combined = xr.Dataset(data_vars={k: v for k, v in data_vars.items() if v is not None},
+                          coords={k: v for k, v in coords.items() if v is not None}, attrs=attrs)
+    # units, long_name and comment of every variable from the registry (docs/variables.md)
+    return V.annotate(combined, lambda name: V.sweep_spec(name, list(lists)), tuple(sweep_dims))
 
 
 def member_dataset(ds: xr.Dataset, index) -> xr.Dataset:
@@ -562,6 +568,7 @@ def member_dataset(ds: xr.Dataset, index) -> xr.Dataset:
     sub = sub.isel({d: slice(0, n) for d, n in sizes.items()})
     attrs = {"title": "dotkmc run", "config": sub["member_config"].item(), "seed": int(sub["member_seed"]),
              "version": ds.attrs.get("version"), "units": ds.attrs.get("units")}
+    attrs.update({k: ds.attrs[k] for k in ("Conventions", *V.VERSION_ATTRS) if k in ds.attrs})
     out = {}
     for name, var in sub.data_vars.items():
         if var.attrs.get(_MEMBER_ATTR_FLAG):
@@ -573,8 +580,12 @@ def member_dataset(ds: xr.Dataset, index) -> xr.Dataset:
     for name, var in sub.coords.items():
         if name in sweep_dims or name == "member_dim":
             continue
-        if name.endswith("_value") and name[: -len("_value")] in sizes:
-            coords[name[: -len("_value")]] = _restore_dtype(var)
+        base = name[: -len("_value")]
+        if name.endswith("_value") and base in sizes:
+            v = _restore_dtype(var)
+            if base in V.RUN:  # the run's own coordinate attributes, not those of the stacked grid
+                v.attrs = {**v.attrs, **V.RUN[base].attrs}
+            coords[base] = v
         else:
             coords[name] = _restore_dtype(var)
     result = xr.Dataset(out, coords=coords, attrs=attrs)
