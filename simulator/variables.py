@@ -114,19 +114,21 @@ RUN = _table(
         "window starts t0 (docs/model.md section 4); its imaginary part vanishes for these stationary, "
         "reversible dynamics."),
     Var("echo_stderr", ("probe", "tau"), ONE, "standard error of echo",
-        "Weighted batch-means standard error of `echo` from the batches of equal simulated time "
-        "(docs/model.md section 4, Error bars); 0 when no batch saw a change."),
+        "Standard error of `echo`: weighted batch means over batches of equal simulated time for the "
+        "dephasing noise, plus the exact variance of the probe's own survival count, so it is honest where "
+        "own transitions are rare (docs/model.md section 4, Error bars)."),
     Var("ramsey", ("probe", "tau"), ONE, "Ramsey Re R_i(tau)",
         "Real part of the Ramsey signal R_i(tau) = < S_i exp(i[phi~(t0+tau) - phi~(t0)]) > with the static "
         "energy left out of the phase phi~, which removes the mean frequency exactly (docs/model.md section 4)."),
     Var("ramsey_stderr", ("probe", "tau"), ONE, "standard error of ramsey",
-        "Weighted batch-means standard error of `ramsey` (docs/model.md section 4, Error bars)."),
+        "Standard error of `ramsey`, formed like `echo_stderr` (docs/model.md section 4, Error bars)."),
     Var("ramsey_imag", ("probe", "tau"), ONE, "Ramsey Im R_i(tau)",
         "Imaginary part of R_i(tau); non-zero for hop dynamics away from half filling "
         "(docs/model.md section 4)."),
     Var("n_windows", ("tau",), ONE, "windows per probe",
         "Number of windows (start times t0) averaged into each probe's echo and Ramsey value at this tau; "
-        "below about 50 at a probe's 1/e crossing the error bars are not reliable (docs/model.md section 2)."),
+        "the 'auto' schedule gives at least 1000 (or a window every tau/2); below about 50 at a probe's 1/e "
+        "crossing its Gamma2 is biased high (docs/model.md section 2)."),
     Var("n_batches", ("tau",), ONE, "batches in the standard error",
         "Number B of batches holding at least one completed window at this tau, the B of the batch-means "
         "error (docs/model.md section 4, Error bars)."),
@@ -174,7 +176,7 @@ RUN = _table(
         "Position in the probe list (coordinate `probe`) of each probe whose `energy` is recorded; "
         "run.trajectory.probes of them, evenly spread over the list."),
     Var("t0_stride", ("tau",), ONE, "window start stride c_k",
-        "Windows start every c_k-th point of the grid t = j tau/2, c_k = max(1, round(spacing / (tau/2))) "
+        "Windows start every c_k-th point of the grid t = j tau/2, c_k = max(1, round(spacing_k / (tau/2))) "
         "(docs/model.md section 4, Windows)."),
 )
 
