@@ -603,7 +603,7 @@ def test_concurrent_run_on_same_output_is_refused(tmp_path, long_reference):
     assert first.poll() is None, "the first run ended before the others were refused; make it longer"
     _, err = first.communicate(timeout=300)
     assert first.returncode == 0, err
-    for res, name in ((second, "long.nc"), (resumer, "long.nc.ckpt")):
+    for res, name in ((second, "long.nc"), (resumer, "long.nc")):
         assert res.returncode == 2 and "Traceback" not in res.stdout + res.stderr
         line, = res.stderr.strip().splitlines()
         assert "in use by another dotkmc run" in line and f"pid {first.pid}" in line and name in line, line
