@@ -57,6 +57,8 @@ def cmd_run(args) -> int:
         raise UserError(f"{args.config} has a [sweep] table, which 'dotkmc run' does not run: use "
                         f"'dotkmc sweep {args.config}', or remove the [sweep] table to run one configuration")
     out = Path(args.output) if args.output else _default_output(args.config)
+    if os.path.realpath(out) == os.path.realpath(args.config):
+        raise UserError(f"-o {str(out)!r} is the configuration file itself: choose another output")
     if not args.no_plot and out.with_suffix(".png").is_dir():
         raise UserError(f"the plot {str(out.with_suffix('.png'))!r} would replace a directory: choose another "
                         f"-o or use --no-plot")

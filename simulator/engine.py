@@ -449,16 +449,17 @@ def claim_outputs(**paths):
     files removed) on every exit from the block.
     """
     held: list[tuple[int, Path]] = []
-    seen = set()
+    seen: dict[str, str] = {}
     try:
         for what, p in paths.items():
             if p is None:
                 continue
             p = check_output_path(p, what)
-            key = os.path.abspath(p)
-            if key in seen:
-                continue
-            seen.add(key)
+            key = os.path.realpath(p)
+            if key in seen:   # e.g. the checkpoint would replace the result, then be deleted with it
+                raise RunError(f"the {what} and the {seen[key]} are the same file {str(p)!r}: give them "
+                               f"different paths")
+            seen[key] = what
             held.append((_acquire(p), p))
             remove_stale_temporaries(p)
         yield
