@@ -9,18 +9,40 @@
     dotkmc selfconsistent CONFIG [-o OUTDIR]
     dotkmc config [CONFIG] [--set ...]      (validate and print the resolved config)
 
-User errors (bad config keys or values, missing files) print one line naming the
-problem and exit with status 2; they never print a traceback.
+User errors (bad config keys or values, bad arguments, missing, foreign or
+corrupted files, unwritable or busy outputs, runs beyond the work limit) print
+one line ``dotkmc: error: ...`` naming the problem and exit with status 2; they
+never print a traceback. SIGINT/SIGTERM during a run write its checkpoint and exit
+with 128 + the signal number (docs/reliability.md).
 """
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from pathlib import Path
 
 
 class UserError(Exception):
     pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (``dotkmc: error: ...``), like every other user error."""
+
+    def error(self, message: str):
+        self.exit(2, f"dotkmc: error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: expected an integer >= 1") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{n} is not allowed: expected an integer >= 1")
+    return n
 
 
 def _default_output(config_path: str) -> Path:
@@ -31,7 +53,15 @@ def cmd_run(args) -> int:
     import simulator
 
     cfg = simulator.load_config(args.config, args.set)
+    if cfg.sweep:
+        raise UserError(f"{args.config} has a [sweep] table, which 'dotkmc run' does not run: use "
+                        f"'dotkmc sweep {args.config}', or remove the [sweep] table to run one configuration")
     out = Path(args.output) if args.output else _default_output(args.config)
+    if os.path.realpath(out) == os.path.realpath(args.config):
+        raise UserError(f"-o {str(out)!r} is the configuration file itself: choose another output")
+    if not args.no_plot and out.with_suffix(".png").is_dir():
+        raise UserError(f"the plot {str(out.with_suffix('.png'))!r} would replace a directory: choose another "
+                        f"-o or use --no-plot")
     ds = simulator.run(cfg, output=out, checkpoint=args.checkpoint, progress=False if args.quiet else None,
                        threads=args.threads)
     _report(ds, out)
@@ -47,11 +77,8 @@ def cmd_resume(args) -> int:
     import simulator
 
     ckpt = Path(args.checkpoint)
-    if not ckpt.exists():
-        raise UserError(f"checkpoint {str(ckpt)!r} does not exist")
-    ds = simulator.resume(ckpt, output=args.output, progress=False if args.quiet else None)
-    out = args.output or "(path stored in the checkpoint)"
-    _report(ds, out)
+    ds = simulator.resume(ckpt, output=args.output, progress=False if args.quiet else None, require_output=True)
+    _report(ds, args.output or "(the path stored in the checkpoint)")
     return 0
 
 
@@ -80,13 +107,71 @@ def _warn_few_windows(ds) -> None:
               f"run longer (run.t_max, run.flips) or set run.tau.t0_spacing")
 
 
-def _open(path):
+# what every dotkmc result has (docs/model.md §5, docs/sweeps.md); checked before any analysis
+_RUN_VARIABLES = ("echo", "echo_stderr", "ramsey", "ramsey_stderr", "n_windows", "gamma2_echo", "gamma1",
+                  "probe_index", "energy", "n_events")
+_SWEEP_VARIABLES = ("echo", "gamma2_echo")
+
+
+def open_result(path) -> "xarray.Dataset":  # noqa: F821
+    """Load a result of ``dotkmc run`` or ``dotkmc sweep``, or raise :class:`UserError`.
+
+    Refused with one line: a missing path, a directory, an empty file, a file
+    that is not readable netCDF (text, truncated, a checkpoint), a netCDF that
+    is not a dotkmc result (title attribute, variables) or whose stored
+    configuration is not valid.
+    """
+    import tomllib
+
     import xarray as xr
 
+    import simulator
+
     p = Path(path)
+    name = repr(str(p))
     if not p.exists():
-        raise UserError(f"result file {str(p)!r} does not exist")
-    return xr.load_dataset(p)
+        raise UserError(f"result file {name} does not exist")
+    if p.is_dir():
+        raise UserError(f"result file {name} is a directory; expected a netCDF result of dotkmc run or dotkmc sweep")
+    if p.stat().st_size == 0:
+        raise UserError(f"result file {name} is empty; expected a netCDF result of dotkmc run or dotkmc sweep")
+    try:
+        ds = xr.load_dataset(p, engine="netcdf4")
+    except Exception:  # netCDF4/HDF5 raise OSError, RuntimeError, ValueError, ... for foreign bytes
+        raise UserError(f"{name} is not a readable netCDF file (truncated, corrupted or another kind of file); "
+                        f"expected a result of dotkmc run or dotkmc sweep") from None
+    title = ds.attrs.get("title")
+    if title not in ("dotkmc run", "dotkmc sweep") or "config" not in ds.attrs:
+        raise UserError(f"{name} is a netCDF file but not a dotkmc result (title {title!r}; expected "
+                        f"'dotkmc run' or 'dotkmc sweep' with a 'config' attribute)")
+    sweep = title == "dotkmc sweep"
+    if sweep and "sweep_dims" not in ds.attrs:
+        raise UserError(f"{name} lacks the 'sweep_dims' attribute: not a complete dotkmc sweep result")
+    missing = [v for v in (_SWEEP_VARIABLES if sweep else _RUN_VARIABLES) if v not in ds.variables]
+    if missing:
+        raise UserError(f"{name} lacks the variables {', '.join(missing)}: not a complete dotkmc {title[7:]} result")
+    try:
+        simulator.load_config(tomllib.loads(str(ds.attrs["config"])))
+    except (tomllib.TOMLDecodeError, simulator.ConfigError) as exc:
+        raise UserError(f"{name}: its stored configuration is not valid for this dotkmc "
+                        f"({' '.join(str(exc).split())})") from None
+    return ds
+
+
+_open = open_result
+
+
+def _check_folder(path: str) -> None:
+    """Refuse a figures folder that is a file or cannot be created."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise UserError(f"--figures {str(p)!r} exists and is not a folder")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create the figures folder {str(p)!r}: {exc.strerror or exc}") from None
+    if not os.access(p, os.W_OK):
+        raise UserError(f"cannot write in the figures folder {str(p)!r}")
 
 
 def cmd_analyze(args) -> int:
@@ -95,6 +180,8 @@ def cmd_analyze(args) -> int:
     from analysis.summary import summarize
 
     datasets = [_open(r) for r in args.result]
+    if args.figures:
+        _check_folder(args.figures)
     sweeps = [r for r, ds in zip(args.result, datasets) if is_sweep(ds)]
     for r, ds in zip(args.result, datasets):
         if not is_sweep(ds):
@@ -115,25 +202,19 @@ def cmd_plot(args) -> int:
     from analysis.plots import plot_run, plot_sweep
     from analysis.scan import is_sweep
 
-    try:
-        ds = _open(args.result)
-    except (OSError, ValueError) as exc:    # exists but is not a readable netCDF file
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a netCDF file"
-        raise UserError(f"cannot read {args.result!r} as a dotkmc result: {why}") from None
+    from simulator.engine import check_output_path
+
+    ds = _open(args.result)
     out = args.output or str(Path(args.result).with_suffix(".png"))
     if Path(out).suffix.lower() != ".png":
         raise UserError(f"plot output {out!r} must end in .png")
+    check_output_path(out, "plot")
     if is_sweep(ds):
         if "gamma2_echo" not in ds or "config" not in ds.attrs:
             raise UserError(f"{args.result!r} is a sweep result without member runs (no 'gamma2_echo'); "
                             f"nothing to plot")
         print(plot_sweep(ds, out))
         return 0
-    missing = [v for v in ("echo", "ramsey", "gamma2_echo", "probe_index") if v not in ds]
-    if missing or "config" not in ds.attrs:
-        what = ", ".join(repr(v) for v in missing) or "the 'config' attribute"
-        raise UserError(f"{args.result!r} is not a dotkmc run or sweep result (missing {what}); "
-                        f"plot takes the netCDF written by 'dotkmc run' or 'dotkmc sweep'")
     print(plot_run(ds, out, exact=not args.no_exact))
     return 0
 
@@ -145,6 +226,11 @@ def cmd_selfconsistent(args) -> int:
 
     cfg = simulator.load_config(args.config, args.set)
     outdir = Path(args.output) if args.output else Path("results") / (Path(args.config).stem + ".loop")
+    if outdir.exists() and not outdir.is_dir():
+        raise UserError(f"output folder {str(outdir)!r} exists and is not a folder")
+    from simulator.engine import check_output_path
+
+    check_output_path(outdir / "history.nc", "history")
     log = None if args.quiet else print
     bath_chain = (cfg["dynamics"]["bath"]["side"] == "left" and cfg["lattice"]["d"] == 1
                   and cfg["selfconsistent"]["mode"] == "profile")
@@ -205,8 +291,10 @@ def cmd_config(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``dotkmc`` parser. ``command`` (the first word of the command line, if
+    known) lets other commands skip importing the mean-field package (scipy)."""
+    parser = _Parser(
         prog="dotkmc",
         description="Exact kinetic Monte Carlo of coupled quantum dots: spectral diffusion, "
                     "emergent linewidths, and the mean-field theory of nearly-MBL metals.")
@@ -220,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="TABLE.KEY=VALUE",
                    help="override a config value (repeatable), e.g. --set dynamics.gamma1=1e-3")
     p.add_argument("--checkpoint", help="checkpoint path (default <output>.ckpt)")
-    p.add_argument("--threads", type=int, help="parallel blocks (default: all cores); the result is identical "
+    p.add_argument("--threads", type=_positive_int, help="parallel blocks (default: all cores); the result is identical "
                                                 "for any value")
     p.add_argument("--no-plot", action="store_true", help="do not write the PNG plot")
     p.add_argument("--no-exact", action="store_true", help="do not draw the exact curves on the plot")
@@ -279,6 +367,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sweep_cli.add_parser(sub)
 
+    if command not in (None, "meanfield"):
+        sub.add_parser("meanfield", help="solve the paper's mean-field equations; regenerate Figs. 4-9")
+        return parser
     try:
         from analysis.meanfield import cli as mf_cli
     except ImportError:  # the mean-field module is optional for the simulator
@@ -288,19 +379,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    from simulator.config import ConfigError
+def _on_sigterm(signum, _frame):
+    """SIGTERM outside a run's chunk loop: unwind like Ctrl-C (temporary files are removed)."""
+    from simulator.config import Interrupted
 
+    raise Interrupted("SIGTERM received (the last checkpoint, if any, can be resumed)", signum)
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(next((a for a in argv if not a.startswith("-")), None))
+    args = parser.parse_args(argv)
+    from simulator.config import ConfigError, RunError
+
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return int(args.func(args) or 0)
-    except (ConfigError, UserError) as exc:
-        print(f"dotkmc: error: {exc}", file=sys.stderr)
+    except (ConfigError, UserError, RunError) as exc:
+        print(f"dotkmc: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
         print(f"dotkmc: {exc or 'interrupted (the last checkpoint, if any, can be resumed)'}", file=sys.stderr)
-        return 130
+        return 128 + getattr(exc, "signum", signal.SIGINT)
+    except MemoryError:
+        print("dotkmc: error: not enough memory for this run: lower lattice.L, run.probes, couplings.cutoff or "
+              "run.tau.points", file=sys.stderr)
+        return 2
+    except BrokenPipeError:   # e.g. `dotkmc config --schema | head`: the reader left, not an error
+        sys.stdout = open(os.devnull, "w")
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

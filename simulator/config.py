@@ -24,6 +24,29 @@ class ConfigError(ValueError):
     """A configuration key is unknown or has a value that is not allowed."""
 
 
+# The errors below concern runs rather than keys; they live here, with ConfigError,
+# so that the command line can name them without loading numba (simulator.engine
+# raises them; docs/reliability.md lists when).
+class RunError(ValueError):
+    """A run cannot start or continue: unwritable or busy output, too much work,
+    a checkpoint that cannot be trusted. The message is one line for the user."""
+
+
+class CheckpointError(RunError):
+    """A checkpoint is missing, truncated, foreign, edited or from another release."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """A run stopped by SIGINT or SIGTERM (after writing its checkpoint, if it has one).
+
+    ``signum`` is the signal; the command line exits with status 128 + signum.
+    """
+
+    def __init__(self, message: str, signum: int = 2):
+        super().__init__(message)
+        self.signum = int(signum)
+
+
 # ---------------------------------------------------------------------------
 # field validators: each returns the normalised value or raises ConfigError
 # ---------------------------------------------------------------------------
@@ -44,24 +67,26 @@ def _is_number(v: Any) -> bool:
 
 def integer(lo: int | None = None, hi: int | None = None) -> Callable:
     def check(key, v):
+        given = v
         if isinstance(v, float) and v.is_integer():
             v = int(v)
         if not isinstance(v, int) or isinstance(v, bool) or (lo is not None and v < lo) or (
             hi is not None and v > hi
         ):
             rng = f"an integer in [{lo}, {hi}]" if hi is not None else f"an integer >= {lo}"
-            _fail(key, v, rng)
+            _fail(key, given, rng)
         return int(v)
 
-    check.allowed = f"integer >= {lo}" if hi is None else f"integer in [{lo}, {hi}]"
+    check.allowed = f"an integer >= {lo}" if hi is None else f"an integer in [{lo}, {hi}]"
     return check
 
 
 def number(lo: float | None = None, hi: float | None = None, lo_open=False, hi_open=False,
            special: tuple[str, ...] = ()) -> Callable:
-    lo_s = "(" if lo_open else "["
-    hi_s = ")" if hi_open else "]"
-    desc = f"a number in {lo_s}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{hi_s}"
+    # an unbounded side is open: inf and nan are refused (every value must be finite)
+    lo_s = "(" if lo_open or lo is None else "["
+    hi_s = ")" if hi_open or hi is None else "]"
+    desc = f"a finite number in {lo_s}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{hi_s}"
     if special:
         desc += " or one of " + ", ".join(repr(s) for s in special)
 
@@ -104,10 +129,16 @@ def probes_field(key, v):
 probes_field.allowed = "an integer >= 1 or 'all'"
 
 
+# lattice size limit (the state of 5e7 dots is several GB; simulator.model refuses more dots)
+MAX_DOTS = 50_000_000
+
+# run.seed is stored as a netCDF attribute, which holds at most a signed 64-bit integer
+SEED_MAX = 2**63 - 1
+
 SCHEMA: dict[str, dict[str, Any]] = {
     "lattice": {
         "d": Field(1, integer(1, 3), "lattice dimension"),
-        "L": Field(64, integer(1), "linear size (L^d dots)"),
+        "L": Field(64, integer(1, MAX_DOTS), "linear size (L^d dots; at most 5e7 dots)"),
         "boundary": Field("periodic", choice("periodic", "open"), "periodic (minimum image) or open"),
         "levels": Field(4, integer(1, 64), "single-particle levels M per dot"),
     },
@@ -135,10 +166,10 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "run": {
         "t_max": Field(2.0e5, number(0, lo_open=True, special=("auto",)), "simulated time (units of 1/gamma); auto: run.flips / (smallest non-zero Gamma1)"),
         "flips": Field(2000.0, number(1), "with t_max = 'auto': mean number of transitions of the slowest level"),
-        "seed": Field(12345, integer(0), "master seed"),
-        "stream": Field(0, integer(0), "dynamics history: another value gives an independent transition history on the same sample (couplings, energies, probes unchanged)"),
+        "seed": Field(12345, integer(0, SEED_MAX), "master seed (stored as a 64-bit signed netCDF attribute)"),
+        "stream": Field(0, integer(0, SEED_MAX), "dynamics history: another value gives an independent transition history on the same sample (couplings, energies, probes unchanged)"),
         "probes": Field(16, probes_field, "number of probe levels, or 'all'"),
-        "batches": Field(32, integer(4), "batches for the batch-means standard errors"),
+        "batches": Field(32, integer(4, 100_000), "batches for the batch-means standard errors"),
         "checkpoint_every": Field(600.0, number(0), "wall-clock seconds between checkpoints (0 = never)"),
         "tau": {
             "min": Field("auto", number(0, lo_open=True, special=("auto",)), "smallest tau (auto: 0.05/Gamma2_est)"),
@@ -170,6 +201,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
 
 # [sweep] is free-form: dotted key -> list of values, plus realizations.
 SWEEP_RESERVED = {"realizations"}
+REALIZATIONS_MAX = 1_000_000
 
 
 def _defaults(schema: dict) -> dict:
@@ -181,12 +213,14 @@ def _defaults(schema: dict) -> dict:
 
 def _validate_table(schema: dict, data: dict, prefix: str) -> dict:
     if not isinstance(data, dict):
-        raise ConfigError(f"[{prefix}] must be a table, got {data!r}")
+        raise ConfigError(f"[{prefix}] must be a table of keys, got {data!r}")
     out = {}
     for key in data:
         if key not in schema:
             allowed = ", ".join(schema)
             where = f"[{prefix}]" if prefix else "the top level"
+            if not prefix:
+                allowed += ", sweep"
             raise ConfigError(f"unknown key {prefix + '.' if prefix else ''}{key!s}: allowed keys in {where} are {allowed}")
     for key, spec in schema.items():
         full = f"{prefix}.{key}" if prefix else key
@@ -228,6 +262,9 @@ class Config:
         else:
             for item in overrides or []:
                 key, value = parse_override(item)
+                if key == "sweep":
+                    raise ConfigError(f"--set {item!r}: expected sweep.KEY=[values] or sweep.realizations=N, "
+                                      f"not the whole [sweep] table")
                 if key.startswith("sweep."):
                     sweep[key[len("sweep."):]] = value
                 else:
@@ -274,7 +311,7 @@ def _set_dotted(raw: dict, dotted: str, value) -> None:
     for p in parts[:-1]:
         node = node.setdefault(p, {})
         if not isinstance(node, dict):
-            raise ConfigError(f"{dotted}: {p} is not a table")
+            raise ConfigError(f"{dotted}: {'.'.join(parts[:parts.index(p) + 1])} is a value, not a table")
     node[parts[-1]] = value
 
 
@@ -286,6 +323,11 @@ def parse_override(item: str) -> tuple[str, Any]:
     key, text = item.split("=", 1)
     key = key.strip()
     text = text.strip()
+    if not key or any(not part.strip() for part in key.split(".")):
+        raise ConfigError(f"--set {item!r}: expected table.key=value with a non-empty dotted key, "
+                          f"e.g. dynamics.gamma1=1e-3")
+    if not text:
+        raise ConfigError(f"--set {item!r}: no value after '='; expected table.key=value")
     try:
         value = tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
@@ -310,7 +352,7 @@ def _validate_sweep(sweep: dict) -> dict:
     out: dict[str, Any] = {}
     for key, values in flat.items():
         if key == "realizations":
-            out[key] = integer(1)("sweep.realizations", values)
+            out[key] = integer(1, REALIZATIONS_MAX)("sweep.realizations", values)
             continue
         spec = _field_at(key)
         if isinstance(spec, dict):
@@ -356,10 +398,12 @@ def load_config(source: str | Path | dict | None = None, overrides: list[str] | 
             text = path.read_text()
         except OSError as exc:
             raise ConfigError(f"cannot read config file {str(path)!r}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"cannot read config file {str(path)!r}: not UTF-8 text (expected a TOML file)") from None
         try:
             raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+            raise ConfigError(f"{path}: not valid TOML: {' '.join(str(exc).split())}") from None
     return Config.from_dict(raw, overrides)
 
 
@@ -376,4 +420,12 @@ def describe_schema() -> str:
                 lines.append(f"{full:28s} default {v.default!r:12}  {v.check.allowed}  -- {v.doc}")
 
     walk(SCHEMA, "")
+    lines += [
+        "",
+        "[sweep] (optional; used by 'dotkmc sweep' and 'dotkmc selfconsistent', refused by 'dotkmc run')",
+        f"{'sweep.TABLE.KEY':28s} {'no default':20s}  a non-empty list of values, each allowed for TABLE.KEY above  "
+        f"-- one member per value (cartesian product over the listed keys); run.seed cannot be swept",
+        f"{'sweep.realizations':28s} default {1!r:12}  {integer(1, REALIZATIONS_MAX).allowed}  "
+        f"-- independent realizations of every point (member seeds derived from run.seed)",
+    ]
     return "\n".join(lines)

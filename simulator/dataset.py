@@ -109,14 +109,60 @@ NONDETERMINISTIC_ATTRS = ("wall_time",)
 
 
 def temporary_beside(path: Path) -> Path:
-    """A hidden temporary name in the same folder (same file system: os.replace is atomic)."""
+    """A hidden temporary name in the same folder (same file system: os.replace is atomic).
+
+    The name ``.NAME.tmpPID`` carries the writer's pid, so that
+    :func:`remove_stale_temporaries` can tell an orphan of a killed process
+    from a file being written.
+    """
+    path = Path(path)
     return path.with_name(f".{path.name}.tmp{os.getpid()}")
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:   # exists, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_temporaries(path: str | Path) -> list[Path]:
+    """Remove the temporary files ``.NAME.tmpPID`` beside ``path`` whose writer
+    (pid) is no longer alive: orphans of a process killed while writing.
+
+    Returns the removed paths.
+    """
+    path = Path(path)
+    prefix = f".{path.name}.tmp"
+    removed = []
+    try:
+        entries = list(path.parent.iterdir()) if path.parent.is_dir() else []
+    except OSError:
+        return removed
+    for entry in entries:
+        tail = entry.name[len(prefix):] if entry.name.startswith(prefix) else ""
+        if not tail.isdigit() or int(tail) == os.getpid() or _pid_alive(int(tail)):
+            continue
+        try:
+            entry.unlink()
+            removed.append(entry)
+        except OSError:
+            pass
+    return removed
+
+
 def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
-    """Write atomically: to a temporary file in the same folder, then rename."""
+    """Write atomically: to a temporary file in the same folder, then rename.
+
+    The temporary file is removed on every exit Python sees; orphans left by
+    killed writers of the same path are removed first.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path)
     tmp = temporary_beside(path)
     ds = ds.copy()
     ds.encoding = {}  # encodings inherited from files read earlier (e.g. unlimited dims) do not apply
@@ -124,6 +170,5 @@ def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
         ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4")
         os.replace(tmp, path)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        tmp.unlink(missing_ok=True)
     return path

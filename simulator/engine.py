@@ -7,24 +7,29 @@ atomically; the model (couplings) is rebuilt from the configuration on resume.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import io
 import os
 import signal
 import sys
 import threading
 import time
+import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from .config import Config, load_config
+from .config import CheckpointError, Config, ConfigError, Interrupted, RunError, load_config
 import numba
 
 from .estimators import SurvivalLaw, batch_means, survival_count_variance
 from .kernel import (FLIP, HOP, N_EST, NTOT, advance_dots, batch_plan, bucket_index, flush_batch, init_dots,
                      initial_energies,
                      reconstruct_and_estimate, relevance, reverse_rows)
-from .dataset import temporary_beside
+from .dataset import package_version, remove_stale_temporaries, temporary_beside
 from .model import Model, build_model
 from .schedule import build_schedule
 
@@ -34,6 +39,15 @@ CHUNK_EVENTS = 4_000_000
 
 STATE_ARRAYS = ("rng", "occ", "perm", "t_next", "events", "phi", "eps", "cnt",
                 "est", "cnt1", "cnt2", "kstat", "batch", "energy")
+STATE_SCALARS = ("t", "finished", "wall", "chunk_time")
+
+# Work limit (docs/reliability.md): a run whose expected number of events, or of
+# estimator probe-samples, exceeds this is refused before it starts. 1e15 is about
+# a week on 64 cores at the measured 2e7 events/s per core (docs/performance.md).
+MAX_WORK = 1e15
+
+# Checkpoint file format marker (docs/reliability.md, "Checkpoints").
+CHECKPOINT_FORMAT = "dotkmc-checkpoint-1"
 
 
 class Simulation:
@@ -72,7 +86,11 @@ class Simulation:
         level_rate = self.rates * (1.0 / m.M if m.kind == "flip" else 2.0 / m.M)
         pushes = np.diff(self.rev_ptr).reshape(m.n_dots, m.M).sum(axis=1)
         self.push_rate = float((level_rate * pushes).sum())
-        self.schedule, self.resolved = build_schedule(config, m, self.P, self.event_rate, self.push_rate)
+        # absurd tau ranges overflow the window strides; the work check below refuses them
+        with np.errstate(over="ignore", invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            self.schedule, self.resolved = build_schedule(config, m, self.P, self.event_rate, self.push_rate)
+        check_work(self.event_rate, self.resolved["t_max"], self.P, self.schedule.rate())
         self.resolved["cutoff"] = float(m.cutoff)
         self.resolved["gamma2_estimate"] = float(m.gamma2_est)
         run = config["run"]
@@ -207,7 +225,8 @@ class Simulation:
             arr = np.asarray(st[name])
             cur = getattr(self, name)
             if arr.shape != cur.shape or arr.dtype != cur.dtype:
-                raise ValueError(f"checkpoint array {name!r} does not match the configuration")
+                raise CheckpointError(f"checkpoint array {name!r} has shape {arr.shape} {arr.dtype}, but the stored "
+                                      f"configuration needs {cur.shape} {cur.dtype}: not a checkpoint of this run")
             cur[...] = arr
         self.t = float(st["t"])
         self.finished = bool(st["finished"])
@@ -215,22 +234,136 @@ class Simulation:
         self.chunk_time = float(st["chunk_time"])
 
     def save_checkpoint(self, path: str | Path, output: str | Path | None = None) -> None:
-        """Write the whole evolving state atomically (temp file + rename)."""
+        """Write the whole evolving state atomically (temp file + rename).
+
+        The file (an uncompressed ``.npz``) also holds the format marker, the
+        package version, the sha256 of the resolved configuration text and a
+        sha256 over every array and that configuration hash
+        (:func:`arrays_digest`), so that :func:`read_checkpoint` refuses an
+        edited, truncated, foreign or other-release file.
+        """
         path = Path(path)
+        text = self.config.to_toml()
+        config_sha = hashlib.sha256(text.encode()).hexdigest()
+        arrays = {"gamma1": self.model.gamma1, "probes": self.model.probes,
+                  "output": np.array(str(output) if output else ""), **self.state()}
         buf = io.BytesIO()
-        np.savez(buf, config=np.array(self.config.to_toml()), gamma1=self.model.gamma1,
-                 probes=self.model.probes, output=np.array(str(output) if output else ""),
-                 **self.state())
+        np.savez(buf, format=np.array(CHECKPOINT_FORMAT), version=np.array(package_version()),
+                 config=np.array(text), config_sha256=np.array(config_sha),
+                 arrays_sha256=np.array(arrays_digest(arrays, config_sha)), **arrays)
         atomic_write_bytes(path, buf.getvalue())
 
     @classmethod
     def from_checkpoint(cls, path: str | Path) -> tuple["Simulation", str]:
-        with np.load(path, allow_pickle=False) as st:
-            config = load_config_text(str(st["config"]))
-            sim = cls(config, gamma1=st["gamma1"], probes=st["probes"], chunk_time=float(st["chunk_time"]))
-            sim.load_state(st)
-            output = str(st["output"])
-        return sim, output
+        """Rebuild a run from a checkpoint verified by :func:`read_checkpoint`.
+
+        Returns the simulation and the output path stored in the checkpoint
+        ("" when the run had none). Raises :class:`CheckpointError`.
+        """
+        config, st = read_checkpoint(path)
+        return cls.from_state(config, st), str(st["output"])
+
+    @classmethod
+    def from_state(cls, config: Config, st: dict) -> "Simulation":
+        """A simulation continuing the state ``st`` read by :func:`read_checkpoint`."""
+        sim = cls(config, gamma1=st["gamma1"], probes=st["probes"], chunk_time=float(st["chunk_time"]))
+        sim.load_state(st)
+        return sim
+
+
+def arrays_digest(arrays: dict, config_sha: str) -> str:
+    """sha256 over the configuration hash and every array (name, dtype, shape, bytes), in name order.
+
+    Including the configuration hash binds the state to its configuration: a
+    checkpoint whose config was edited and re-hashed is still refused.
+    """
+    h = hashlib.sha256(config_sha.encode())
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"\0{name}\0{a.dtype.str}\0{a.shape}\0".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def read_checkpoint(path: str | Path) -> tuple[Config, dict]:
+    """Read and verify a checkpoint: (validated config, dict of its arrays).
+
+    Raises
+    ------
+    CheckpointError
+        The file is missing, a directory, empty, truncated, not a dotkmc
+        checkpoint, from another dotkmc version, or its configuration or arrays
+        do not match their stored sha256 (the file was edited or corrupted).
+    """
+    p = Path(path)
+    name = repr(str(p))
+    if not p.exists():
+        raise CheckpointError(f"checkpoint {name} does not exist")
+    if p.is_dir():
+        raise CheckpointError(f"checkpoint {name} is a directory, not a checkpoint file (<output>.ckpt)")
+    if p.stat().st_size == 0:
+        raise CheckpointError(f"checkpoint {name} is empty (truncated); it cannot be resumed")
+    try:
+        loaded = np.load(p, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise CheckpointError(f"{name} is not a dotkmc checkpoint (a bare numpy array, not a .ckpt "
+                                  f"written by dotkmc run)")
+        with loaded as st:
+            files = set(st.files)
+            if "format" not in files or str(st["format"]) != CHECKPOINT_FORMAT:
+                old = "config" in files and "rng" in files
+                raise CheckpointError(
+                    f"{name} was written by an older dotkmc that stored no version; it cannot be verified: "
+                    f"rerun the configuration" if old else
+                    f"{name} is not a dotkmc checkpoint (no {CHECKPOINT_FORMAT!r} marker)")
+            data = {k: st[k] for k in files}   # reads every member: zip CRCs catch corruption
+    except CheckpointError:
+        raise
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zipfile.LargeZipFile):
+        raise CheckpointError(f"{name} is not a readable dotkmc checkpoint (truncated, corrupted or another "
+                              f"kind of file; expected the <output>.ckpt written by dotkmc run)") from None
+    required = {"version", "config", "config_sha256", "arrays_sha256", "gamma1", "probes", "output",
+                *STATE_ARRAYS, *STATE_SCALARS}
+    missing = sorted(required - set(data))
+    if missing:
+        raise CheckpointError(f"checkpoint {name} lacks {', '.join(missing)}: not a complete dotkmc checkpoint")
+    version = str(data.pop("version"))
+    if version != package_version():
+        raise CheckpointError(f"checkpoint {name} was written by dotkmc {version}, this is dotkmc "
+                              f"{package_version()}: resume it with dotkmc {version}, or rerun the configuration")
+    text = str(data.pop("config"))
+    config_sha = hashlib.sha256(text.encode()).hexdigest()
+    if config_sha != str(data.pop("config_sha256")):
+        raise CheckpointError(f"checkpoint {name}: its configuration does not match its sha256 (edited or "
+                              f"corrupted); a changed configuration cannot continue an old state: rerun it")
+    stored = str(data.pop("arrays_sha256"))
+    data.pop("format")
+    if arrays_digest(data, config_sha) != stored:
+        raise CheckpointError(f"checkpoint {name}: its arrays do not match their sha256 (edited or corrupted); "
+                              f"it cannot be resumed")
+    try:
+        config = load_config_text(text)
+    except ConfigError as exc:
+        raise CheckpointError(f"checkpoint {name}: its stored configuration is not valid: {exc}") from None
+    return config, data
+
+
+def check_work(event_rate: float, t_max: float, n_probes: int, sample_rate: float) -> None:
+    """Refuse a run whose expected work exceeds :data:`MAX_WORK` (docs/reliability.md).
+
+    Expected events = total event rate x t_max; estimator work = probes x sample
+    times per unit time x t_max (probe-samples).
+    """
+    events = event_rate * t_max
+    if not events <= MAX_WORK:
+        raise RunError(f"the run would take about {events:.3g} events (event rate {event_rate:.3g} x run.t_max "
+                       f"{t_max:.3g}), more than the limit {MAX_WORK:.0e} (about a week on 64 cores): lower "
+                       f"dynamics.gamma1 (or bath.gamma1), run.t_max (run.flips) or lattice.L")
+    samples = n_probes * sample_rate * t_max
+    if not samples <= MAX_WORK:
+        raise RunError(f"the estimators would take about {samples:.3g} probe-samples ({n_probes} probes x "
+                       f"{sample_rate:.3g} sample times per unit time x run.t_max {t_max:.3g}), more than the limit "
+                       f"{MAX_WORK:.0e}: raise run.tau.min or run.tau.t0_spacing, or lower run.t_max or run.probes")
 
 
 def load_config_text(text: str) -> Config:
@@ -240,14 +373,119 @@ def load_config_text(text: str) -> Config:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, then rename it over ``path``.
+
+    The temporary file is removed on every exit Python sees (exceptions, Ctrl-C,
+    SIGTERM under ``dotkmc``); orphans of killed processes are removed by
+    :func:`~simulator.dataset.remove_stale_temporaries`.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path)
     tmp = temporary_beside(path)
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _lock_file(path: Path) -> Path:
+    return path.with_name(path.name + ".lock")
+
+
+def _acquire(path: Path) -> int:
+    """Exclusive, non-blocking flock on ``<path>.lock`` (holding our pid); returns its fd.
+
+    The kernel releases a flock when its process dies, so a SIGKILLed run never
+    blocks the next one. The holder removes the file on release; a process that
+    opened the old file just before must not believe it holds the lock, hence
+    the inode comparison and the retry.
+    """
+    lock = _lock_file(path)
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise RunError(f"cannot write in the folder {str(lock.parent)!r} of {str(path)!r}: "
+                           f"{exc.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            try:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            finally:
+                os.close(fd)
+            raise RunError(f"{str(path)!r} is in use by another dotkmc run (pid {holder}, lock {str(lock)!r}): "
+                           f"wait for it to finish, or choose another output (-o)") from None
+        try:
+            st = os.stat(lock)
+            same = (st.st_ino, st.st_dev) == (os.fstat(fd).st_ino, os.fstat(fd).st_dev)
+        except FileNotFoundError:
+            same = False
+        if same:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            return fd
+        os.close(fd)
+
+
+def _release(fd: int, path: Path) -> None:
+    _lock_file(path).unlink(missing_ok=True)   # before unlocking: see _acquire
+    os.close(fd)
+
+
+def check_output_path(path: str | Path, what: str = "output") -> Path:
+    """Refuse, before any work, an output path that cannot be written.
+
+    Creates the folder if needed. Raises :class:`RunError` if the path is a
+    directory or its folder cannot be created.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise RunError(f"{what} {str(path)!r} is a directory; expected a file path")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunError(f"cannot create the folder {str(path.parent)!r} for the {what} {str(path)!r}: "
+                       f"{exc.strerror or exc}") from None
+    if path.exists() and not path.is_file():
+        raise RunError(f"{what} {str(path)!r} exists and is not a regular file")
+    return path
+
+
+@contextlib.contextmanager
+def claim_outputs(**paths):
+    """Check and lock the files a run will write, for the duration of the block.
+
+    Keyword arguments name the role of each path (``output=..., checkpoint=...``;
+    None is skipped). Each path is checked by :func:`check_output_path` and
+    locked by an exclusive flock on ``<path>.lock`` (a second run on the same
+    output or checkpoint is refused with :class:`RunError`); stale temporary files
+    of killed processes beside it are removed. The locks are released (and their
+    files removed) on every exit from the block.
+    """
+    held: list[tuple[int, Path]] = []
+    seen: dict[str, str] = {}
+    try:
+        for what, p in paths.items():
+            if p is None:
+                continue
+            p = check_output_path(p, what)
+            key = os.path.realpath(p)
+            if key in seen:   # e.g. the checkpoint would replace the result, then be deleted with it
+                raise RunError(f"the {what} and the {seen[key]} are the same file {str(p)!r}: give them "
+                               f"different paths")
+            seen[key] = what
+            held.append((_acquire(p), p))
+            remove_stale_temporaries(p)
+        yield
+    finally:
+        for fd, p in reversed(held):
+            _release(fd, p)
 
 
 def drive(sim: Simulation, checkpoint: str | Path | None = None, output: str | Path | None = None,
@@ -271,17 +509,25 @@ def drive(sim: Simulation, checkpoint: str | Path | None = None, output: str | P
     chunks = 0
     t0 = time.perf_counter()
     ev0 = sim.n_events
-    # Ctrl-C: finish the current chunk (the state is only consistent between
-    # chunks), write a checkpoint, then stop with KeyboardInterrupt
-    interrupted = []
-    previous = None
+    # Ctrl-C (SIGINT) and SIGTERM (kill, batch schedulers): finish the current
+    # chunk (the state is only consistent between chunks), write a checkpoint,
+    # then stop with Interrupted (a KeyboardInterrupt)
+    interrupted: list[int] = []
+    previous = {}
     if checkpoint and threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda signum, _frame: interrupted.append(signum))
+
+    def stop():
+        sim.save_checkpoint(checkpoint, output)
+        name = signal.Signals(interrupted[0]).name
+        raise Interrupted(f"{name} received: checkpoint written; resume with: dotkmc resume {checkpoint}",
+                          interrupted[0])
+
     try:
         while not sim.finished:
             if interrupted:
-                sim.save_checkpoint(checkpoint, output)
-                raise KeyboardInterrupt(f"interrupted; resume with: dotkmc resume {checkpoint}")
+                stop()
             tic = time.perf_counter()
             t_before = sim.t
             sim.step()
@@ -299,8 +545,10 @@ def drive(sim: Simulation, checkpoint: str | Path | None = None, output: str | P
                 if checkpoint:
                     sim.save_checkpoint(checkpoint, output)
                 break
+        if interrupted:   # a signal during the last chunk: the checkpoint holds the finished state
+            stop()
     finally:
         bar.close()
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return sim

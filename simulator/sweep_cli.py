@@ -71,13 +71,18 @@ def default_output(config_path: str) -> Path:
 def run(args) -> int:
     """Execute ``dotkmc sweep`` from parsed arguments; returns the exit status."""
     import simulator
-    from simulator.sweep import members_dir, run_sweep
+    from simulator.sweep import expand, members_dir, run_sweep
+
+    from simulator.engine import claim_outputs
 
     cfg = simulator.load_config(args.config, args.set)
     out = Path(args.output) if args.output else default_output(args.config)
     progress = False if args.quiet else None
+    expand(cfg)   # every member's configuration is valid before anything is created
     try:
-        ds = run_sweep(cfg, out, workers=args.workers, scheduler=args.scheduler, progress=progress)
+        # checked and locked before any member runs: a second sweep on the same output is refused
+        with claim_outputs(output=out):
+            ds = run_sweep(cfg, out, workers=args.workers, scheduler=args.scheduler, progress=progress)
     except OSError as exc:  # scheduler unreachable (connection refused / timed out)
         if args.scheduler is None:
             raise
