@@ -206,9 +206,9 @@ def cmd_plot(args) -> int:
 
     ds = _open(args.result)
     out = args.output or str(Path(args.result).with_suffix(".png"))
+    check_output_path(out, "plot")
     if Path(out).suffix.lower() != ".png":
         raise UserError(f"plot output {out!r} must end in .png")
-    check_output_path(out, "plot")
     if is_sweep(ds):
         if "gamma2_echo" not in ds or "config" not in ds.attrs:
             raise UserError(f"{args.result!r} is a sweep result without member runs (no 'gamma2_echo'); "
