@@ -317,7 +317,7 @@ def init_state(tables: ResonantTables, n_dots: int, n_probes: int, key) -> Reson
     eps = np.empty(n_levels)
     _level_energies(tables, occ, eps)
     g = np.zeros((1, 2), dtype=np.uint64)
-    seed_streams(mix64(key ^ STREAM_TAG), 1, g)
+    seed_streams(np.uint64(mix64(key ^ STREAM_TAG)), 1, g)
     rng = g[0].copy()
     clock = np.zeros(2)
     clock[0] = _first_time(rng, tables.inv_rate)
