@@ -172,7 +172,12 @@ def test_echo_ramsey_match_joint_chain(kind):
 # ---------------------------------------------------------------------------
 LATTICE = {
     "flip": dict(kind="flip", d=1, L=1024, M=4, cutoff=3.0, w=0.5, t_max=2500.0, probes=64),
-    "hop": dict(kind="hop", d=1, L=512, M=4, cutoff=2.0, w=0.5, t_max=2500.0, probes=32),
+    # hop has slow modes (configurations whose every move is off resonance): some
+    # occupations stay correlated over ~1000/Gamma1, so its batches must be longer
+    # than that for batch means to be honest (at t_max = 2500, 16 batches of 150,
+    # one level of 2048 came out at 8 "sigma"; two independent streams at
+    # t_max = 1e4 gave it 0.49 and 0.50)
+    "hop": dict(kind="hop", d=1, L=256, M=4, cutoff=2.0, w=0.5, t_max=10000.0, probes=32),
 }
 
 
