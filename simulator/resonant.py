@@ -114,12 +114,16 @@ class ResonantTables(NamedTuple):
 
 class ProbeTables(NamedTuple):
     """Which probes an event of level j moves (CSR by level, as the fixed-rate engine's
-    ``rev_ptr, rev_probe, rev_U``) and the probe index of every level (-1: none)."""
+    ``rev_ptr, rev_probe, rev_U``), the probe index of every level (-1: none), and
+    ``touch`` (uint8): 1 where an event of the level moves some probe (a compact
+    table that stays in cache, so the rest of an event's probe work is skipped at
+    once for most levels)."""
 
     rev_ptr: np.ndarray
     rev_probe: np.ndarray
     rev_U: np.ndarray
     probe_of: np.ndarray
+    touch: np.ndarray
 
 
 class ResonantState(NamedTuple):
@@ -138,8 +142,9 @@ class ResonantState(NamedTuple):
     wt_last, wt_n, wt_sum, wt_sq : (P,), time of the probe's last own transition
         (-1: none yet) and the count, sum and sum of squares of the waiting times
         between its own transitions;
-    level_t, level_int : (n_levels,) float64, time of the level's last change and
-        the integral of its occupation from 0 to then (stationarity diagnostics).
+    level_stat : (n_levels, 2) float64, time of the level's last change and the
+        integral of its occupation from 0 to then (stationarity diagnostics; side by
+        side, so one cache line per event).
     """
 
     occ: np.ndarray
@@ -154,8 +159,7 @@ class ResonantState(NamedTuple):
     wt_n: np.ndarray
     wt_sum: np.ndarray
     wt_sq: np.ndarray
-    level_t: np.ndarray
-    level_int: np.ndarray
+    level_stat: np.ndarray
 
 
 # ---------------------------------------------------------------------------
@@ -264,7 +268,8 @@ def probe_tables(model) -> ProbeTables:
     reverse_rows(model.n_levels, rows.ptr, rows.level, rows.U, rev_ptr, rev_probe, rev_U)
     probe_of = np.full(model.n_levels, -1, dtype=np.int64)
     probe_of[model.probes] = np.arange(model.probes.shape[0])
-    return ProbeTables(rev_ptr=rev_ptr, rev_probe=rev_probe, rev_U=rev_U, probe_of=probe_of)
+    touch = ((np.diff(rev_ptr) > 0) | (probe_of >= 0)).astype(np.uint8)
+    return ProbeTables(rev_ptr=rev_ptr, rev_probe=rev_probe, rev_U=rev_U, probe_of=probe_of, touch=touch)
 
 
 # ---------------------------------------------------------------------------
@@ -325,7 +330,7 @@ def init_state(tables: ResonantTables, n_dots: int, n_probes: int, key) -> Reson
                          accepted=np.zeros(n_dots, dtype=np.int64), own=np.zeros(n_probes, dtype=np.int64),
                          wt_last=np.full(n_probes, -1.0), wt_n=np.zeros(n_probes, dtype=np.int64),
                          wt_sum=np.zeros(n_probes), wt_sq=np.zeros(n_probes),
-                         level_t=np.zeros(n_levels), level_int=np.zeros(n_levels))
+                         level_stat=np.zeros((n_levels, 2)))
 
 
 @nb.njit(cache=True)
@@ -344,11 +349,17 @@ def _first_time(rng, inv_rate):
 @nb.njit(inline="always", cache=True)
 def _change(l, dn, t, tb, st, pt, sample_t, n, t_a, inv_width, buckets, dEP, dC):
     """Level l changes by dn at time t: neighbours' energies, probe bins, diagnostics."""
+    # plain local arrays: lets the compiler keep the pointers in registers
+    lev = tb.lev
+    U = tb.U
+    eps = st.eps
     for q in range(tb.ptr[l], tb.ptr[l + 1]):
-        st.eps[tb.lev[q]] += tb.U[q] * dn
-    old = 1.0 if dn < 0.0 else 0.0
-    st.level_int[l] += old * (t - st.level_t[l])
-    st.level_t[l] = t
+        eps[lev[q]] += U[q] * dn
+    if dn < 0.0:   # it was occupied since its last change
+        st.level_stat[l, 1] += t - st.level_stat[l, 0]
+    st.level_stat[l, 0] = t
+    if pt.touch[l] == 0:
+        return
     # the same binning as the fixed-rate dot pass (shared code, so the same bins)
     _deposit(l, dn, t, 0, dEP.shape[1], pt.rev_ptr, pt.rev_probe, pt.rev_U, pt.probe_of, sample_t, n, t_a,
              inv_width, buckets, dEP, dC)
@@ -505,7 +516,8 @@ def advance(state: ResonantState, tables: ResonantTables, probes: ProbeTables, s
            f"{float(state.clock[1])!r}: chunks must be contiguous")
     _check(isinstance(buckets, np.ndarray) and buckets.ndim == 1 and buckets.dtype == np.int64
            and buckets.shape[0] >= 2, "buckets must be a 1-D int64 array of length >= 2 (kernel.bucket_index)")
-    _check(probes.probe_of.shape == (n_levels,) and probes.rev_ptr.shape == (n_levels + 1,),
+    _check(probes.probe_of.shape == (n_levels,) and probes.rev_ptr.shape == (n_levels + 1,)
+           and probes.touch.shape == (n_levels,) and probes.touch.dtype == np.uint8,
            f"probe tables must cover the {n_levels} levels of the resonant tables")
     n_probes = state.own.shape[0]
     _check(isinstance(dEP, np.ndarray) and dEP.ndim == 3 and dEP.shape[0] >= n and dEP.shape[1:] == (n_probes, 2)
@@ -517,7 +529,7 @@ def advance(state: ResonantState, tables: ResonantTables, probes: ProbeTables, s
     for name, dt, shape in (("occ", np.uint8, (n_levels,)), ("perm", np.uint8, (n_levels,)),
                             ("eps", np.float64, (n_levels,)), ("rng", np.uint64, (2,)),
                             ("clock", np.float64, (2,)), ("counts", np.int64, (4,)),
-                            ("level_t", np.float64, (n_levels,)), ("level_int", np.float64, (n_levels,))):
+                            ("level_stat", np.float64, (n_levels, 2))):
         _check_array(getattr(state, name), f"state.{name}", dt, shape)
     _check(P == n_levels and int((probes.probe_of >= 0).sum()) == n_probes,
            f"the probe tables have {int((probes.probe_of >= 0).sum())} probes, the state {n_probes}")
@@ -537,7 +549,7 @@ def mean_occupation(state: ResonantState) -> np.ndarray:
     t = float(state.clock[1])
     if not t > 0:
         raise ValueError("mean_occupation needs a state advanced past t = 0")
-    return (state.level_int + state.occ * (t - state.level_t)) / t
+    return (state.level_stat[:, 1] + state.occ * (t - state.level_stat[:, 0])) / t
 
 
 def waiting_time_stats(state: ResonantState) -> dict:
