@@ -14,7 +14,7 @@ eps_l(c) = eps0_l + sum_j U_lj (n_j - nu):
 The rates depend on the whole configuration, so the dots are no longer
 independent and the dot-by-dot pass of :mod:`simulator.kernel` does not apply.
 
-The scheme (docs/resonant.md §3)
+The scheme (docs/resonant.md §4)
 --------------------------------
 One Poisson clock proposes transitions at the total bound
 R = sum_I n_tr(I) Gamma1(I) (n_tr = M for flip, n(M - n) for hop). A proposal
