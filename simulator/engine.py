@@ -23,13 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from .config import CheckpointError, Config, ConfigError, Interrupted, RunError, load_config
-import numba
-
 from .estimators import SurvivalLaw, batch_means, survival_count_variance
 from .kernel import (FLIP, HOP, N_EST, NTOT, advance_dots, batch_plan, bucket_index, flush_batch, init_dots,
                      initial_energies,
                      reconstruct_and_estimate, relevance, reverse_rows)
 from .dataset import package_version, remove_stale_temporaries, temporary_beside
+from .jit import num_threads
 from .model import Model, build_model
 from .schedule import build_schedule
 
@@ -141,7 +140,7 @@ class Simulation:
     def set_threads(self, threads: int | None) -> None:
         """Partition the dots into ``threads`` contiguous blocks (see kernel.advance_dots)."""
         m = self.model
-        T = max(1, min(int(threads or numba.get_num_threads()), m.n_dots))
+        T = max(1, min(int(threads or num_threads()), m.n_dots))
         edges = np.linspace(0, m.n_dots, T + 1).round().astype(np.int64)
         self.dot_lo, self.dot_hi = edges[:-1].copy(), edges[1:].copy()
         pdot = m.probe_dot

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
+from .jit import jit, jit_inline, jit_parallel, prange
 import numpy as np
 
 from .rng import seed_streams, to_unit, xoro_next
@@ -53,7 +53,7 @@ TAG_TRAJECTORY = -2
 # ---------------------------------------------------------------------------
 # initial state
 # ---------------------------------------------------------------------------
-@nb.njit(cache=True)
+@jit
 def init_dots(kind, M, n_part, rates, key, rng, occ, perm, t_next):
     """Draw the stationary initial state of every dot and its first event time.
 
@@ -95,7 +95,7 @@ def init_dots(kind, M, n_part, rates, key, rng, occ, perm, t_next):
         rng[I, 1] = s1
 
 
-@nb.njit(cache=True)
+@jit
 def initial_energies(ptr, lev, U, occ, nu, out):
     """eps_p(0) - eps0_p = sum_j U_pj (n_j - nu) over the probe rows (SPEC §2)."""
     for p in range(ptr.shape[0] - 1):
@@ -105,7 +105,7 @@ def initial_energies(ptr, lev, U, occ, nu, out):
         out[p] = acc
 
 
-@nb.njit(cache=True)
+@jit
 def reverse_rows(n_levels, ptr, lev, U, rev_ptr, rev_probe, rev_U):
     """Transpose probe rows (CSR by probe) into CSR by neighbouring level.
 
@@ -130,7 +130,7 @@ def reverse_rows(n_levels, ptr, lev, U, rev_ptr, rev_probe, rev_U):
 # ---------------------------------------------------------------------------
 # the dot pass
 # ---------------------------------------------------------------------------
-@nb.njit(cache=True)
+@jit
 def bucket_index(sample_t, n, t_a, buckets):
     """Lookup table for :func:`_bin_of`: buckets[g] = first sample index with
     sample_t > t_a + g * width (width = (t_end - t_a) / (len(buckets) - 1))."""
@@ -144,7 +144,7 @@ def bucket_index(sample_t, n, t_a, buckets):
         buckets[g] = b
 
 
-@nb.njit(inline="always", cache=True)
+@jit_inline
 def _bin_of(sample_t, n, t, t_a, inv_width, buckets):
     """First sample index b with sample_t[b] > t (t < sample_t[n-1]).
 
@@ -164,7 +164,7 @@ def _bin_of(sample_t, n, t, t_a, inv_width, buckets):
     return b
 
 
-@nb.njit(inline="always", cache=True)
+@jit_inline
 def _deposit(l, dn, t, plo, phi, rev_ptr, rev_probe, rev_U, probe_of, sample_t, n, t_a, inv_width, buckets,
              dEP, dC):
     """Bin the effect of level l changing by dn at time t on the probes in [plo, phi)."""
@@ -186,7 +186,7 @@ def _deposit(l, dn, t, plo, phi, rev_ptr, rev_probe, rev_U, probe_of, sample_t, 
         dC[b, pl] += 1
 
 
-@nb.njit(inline="always", cache=True)
+@jit_inline
 def _run_dot(I, kind, M, n_part, R, t, s0, s1, occ, perm, base, plo, phi, rev_ptr, rev_probe, rev_U,
              probe_of, sample_t, n, t_a, inv_width, buckets, dEP, dC):
     """All events of dot I before sample_t[n-1], from state (t, s0, s1) and the dot's
@@ -229,7 +229,7 @@ def _run_dot(I, kind, M, n_part, R, t, s0, s1, occ, perm, base, plo, phi, rev_pt
     return t, s0, s1, cnt
 
 
-@nb.njit(parallel=True, cache=True)
+@jit_parallel
 def advance_dots(kind, M, n_part, rates, rng, occ, perm, t_next, events, snap_rng, snap_occ, snap_perm,
                  snap_t_next, relevant, dot_lo, dot_hi, probe_lo, probe_hi,
                  rev_ptr, rev_probe, rev_U, probe_of, sample_t, n, t_a, buckets, dEP, dC):
@@ -253,7 +253,7 @@ def advance_dots(kind, M, n_part, rates, rng, occ, perm, t_next, events, snap_rn
     totals = np.zeros(T, dtype=np.int64)
     t_end = sample_t[n - 1]
     inv_width = (buckets.shape[0] - 1) / (t_end - t_a)
-    for blk in nb.prange(T):
+    for blk in prange(T):
         s_occ = np.empty(M, dtype=occ.dtype)
         s_perm = np.empty(M, dtype=perm.dtype)
         plo = probe_lo[blk]
@@ -287,7 +287,7 @@ def advance_dots(kind, M, n_part, rates, rng, occ, perm, t_next, events, snap_rn
     return totals.sum()
 
 
-@nb.njit(cache=True)
+@jit
 def relevance(n_dots, M, rev_ptr, rev_probe, probe_of, dot_lo, dot_hi, probe_lo, probe_hi, relevant):
     """relevant[t, I] = 1 if dot I is in block t or one of its levels moves a probe of block t."""
     T = relevant.shape[0]
@@ -311,7 +311,7 @@ def relevance(n_dots, M, rev_ptr, rev_probe, probe_of, dot_lo, dot_hi, probe_lo,
 # ---------------------------------------------------------------------------
 # exact reconstruction at the sample times + online estimators
 # ---------------------------------------------------------------------------
-@nb.njit(inline="always", cache=True)
+@jit_inline
 def _flush_cell(est, k, p, nb_):
     """Fold the batch sums of cell (tau_k, probe p), from a batch of nb_ windows,
     into its running totals: grand sums S, A = sum_b s_b^2, Q = sum_b n_b s_b
@@ -338,7 +338,7 @@ def _flush_cell(est, k, p, nb_):
     est[BRI, k, p] = 0.0
 
 
-@nb.njit(cache=True)
+@jit
 def flush_batch(est, kstat):
     """Close the current batch of every cell (end of run) and count it per tau."""
     K = est.shape[1]
@@ -354,7 +354,7 @@ def flush_batch(est, kstat):
         kstat[NB_CUR, k] = 0.0
 
 
-@nb.njit(cache=True)
+@jit
 def batch_plan(sample_t, sample_k, sample_j, n, stride, kstat, batch, t_batch, n_batches, flush_nb):
     """Serial pre-pass over a chunk's samples: the per-tau bookkeeping that is
     shared by all probes. Advances ``batch[0]`` and the per-tau counters ``kstat``
@@ -385,7 +385,7 @@ def batch_plan(sample_t, sample_k, sample_j, n, stride, kstat, batch, t_batch, n
     return nc
 
 
-@nb.njit(parallel=True, cache=True)
+@jit_parallel
 def reconstruct_and_estimate(sample_t, sample_k, sample_j, n, t_prev, phi, eps, cnt, dEP, dC,
                              stride, est, cnt1, cnt2, batch0, t_batch, n_batches, flush_nb,
                              traj_p, traj_eps0, energy, p_edges):
@@ -411,7 +411,7 @@ def reconstruct_and_estimate(sample_t, sample_k, sample_j, n, t_prev, phi, eps, 
     blocks. Returns the time of the last sample.
     """
     T = p_edges.shape[0] - 1
-    for blk in nb.prange(T):
+    for blk in prange(T):
         p0 = p_edges[blk]
         p1 = p_edges[blk + 1]
         bi = batch0

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import numba as nb
+from .jit import jit
 import numpy as np
 
 from .config import Config, ConfigError
@@ -114,7 +114,7 @@ def neighbour_offsets(d: int, L: int, periodic: bool, cutoff: float):
     return off[order], dist[order]
 
 
-@nb.njit(cache=True)
+@jit
 def _probe_rows(probes, M, L, d, periodic, off, env, key, gauss, count_only, ptr, lev, dot, U, dist_idx):
     """Rows of the coupling matrix for the probe levels (CSR by probe).
 
