@@ -1,7 +1,8 @@
 """dotkmc simulator: exact kinetic Monte Carlo of a lattice of coupled quantum dots.
 
 Data flow: :mod:`~simulator.config` (validated TOML) -> :mod:`~simulator.model`
-(lattice, rates, probes, couplings) -> :mod:`~simulator.kernel` (numba) ->
+(lattice, rates, probes, couplings) -> :mod:`~simulator.dynamics` and
+:mod:`~simulator.kernels` (numba) ->
 :mod:`~simulator.engine` (chunks, checkpoints, progress) ->
 :mod:`~simulator.estimators` -> :mod:`~simulator.dataset` (xarray / netCDF).
 

@@ -1,4 +1,4 @@
-"""Run configuration: a typed, validated TOML schema (SPEC §8).
+"""Run configuration: a typed, validated TOML schema (README.md; `dotkmc config --schema` lists every key).
 
 Every key has a default. A configuration is read from a TOML file, optionally
 overridden by ``--set table.key=value`` strings, validated against the schema

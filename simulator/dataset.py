@@ -38,7 +38,7 @@ def to_dataset(sim) -> xr.Dataset:
     stats = sim.statistics()
     tau = sched.tau
     echo, ramsey = stats["echo"], stats["ramsey"]
-    g2e = crossing_rate(tau, echo)
+    g2e = crossing_rate(tau, echo)      # once per signal
     g2r = crossing_rate(tau, ramsey)
     mean_echo = np.nanmean(echo, axis=0)
     mean_ramsey = np.nanmean(ramsey, axis=0)
@@ -58,13 +58,13 @@ def to_dataset(sim) -> xr.Dataset:
         "n_windows": stats["n_windows"],
         "n_batches": stats["n_batches"],
         "gamma2_echo": g2e,
-        "gamma2_echo_stderr": crossing_rate_stderr(tau, echo, stats["echo_stderr"]),
+        "gamma2_echo_stderr": crossing_rate_stderr(tau, echo, stats["echo_stderr"], rate=g2e),
         "gamma2_ramsey": g2r,
         "gamma2_echo_typical": np.nanmedian(g2e) if np.isfinite(g2e).any() else np.nan,
         "gamma2_echo_of_mean": crossing_rate(tau, mean_echo)[()],
         "gamma2_ramsey_typical": np.nanmedian(g2r) if np.isfinite(g2r).any() else np.nan,
         "gamma2_ramsey_of_mean": crossing_rate(tau, mean_ramsey)[()],
-        "energy": sim.energy,
+        "energy": sim.traj.energy,
         "gamma1": m.gamma1,
         "events_per_dot": sim.events,
         "n_events": np.int64(sim.n_events),
@@ -73,7 +73,7 @@ def to_dataset(sim) -> xr.Dataset:
         "probe_index": m.probes,
         "probe_position": coords,
         "static_energy": sim.eps0,
-        "traj_probe_index": sim.traj_p,
+        "traj_probe_index": sim.traj.probes,
         "t0_stride": sched.stride,
     }
     # the registry is the whole list: a variable missing from either side is a bug here

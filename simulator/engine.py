@@ -23,13 +23,15 @@ from pathlib import Path
 import numpy as np
 
 from .config import CheckpointError, Config, ConfigError, Interrupted, RunError, load_config
-import numba
-
-from .estimators import SurvivalLaw, batch_means, survival_count_variance
-from .kernel import (FLIP, HOP, N_EST, NTOT, advance_dots, batch_plan, bucket_index, flush_batch, init_dots,
-                     initial_energies,
-                     reconstruct_and_estimate, relevance, reverse_rows)
 from .dataset import package_version, remove_stale_temporaries, temporary_beside
+from .dynamics import Dynamics, make_dynamics
+from .estimators import SurvivalLaw, batch_means, survival_count_variance
+from .jit import num_threads
+from .kernels.estimate import batch_plan, flush_batch, initial_energies, reconstruct_and_estimate
+from .kernels.layout import new_counters, new_estimates, window_counts
+from .kernels.state import (Accumulators, Batching, Bins, DotState, ProbeState, SampleGrid, Trajectory,
+                            arrays_of)
+from .kernels.tables import bucket_index, push_table
 from .model import Model, build_model
 from .schedule import build_schedule
 
@@ -37,8 +39,9 @@ from .schedule import build_schedule
 CHUNK_SAMPLE_ENTRIES = 4_000_000
 CHUNK_EVENTS = 4_000_000
 
-STATE_ARRAYS = ("rng", "occ", "perm", "t_next", "events", "phi", "eps", "cnt",
-                "est", "cnt1", "cnt2", "kstat", "batch", "energy")
+# evolving arrays of a fixed-rate run, as saved in a checkpoint: the dynamics'
+# (DotState) and the orchestration's (ProbeState, Accumulators, Trajectory.energy)
+STATE_ARRAYS = (*DotState._fields, *ProbeState._fields, *Accumulators._fields, "energy")
 STATE_SCALARS = ("t", "finished", "wall", "chunk_time")
 
 # Work limit (docs/reliability.md): a run whose expected number of events, or of
@@ -51,7 +54,14 @@ CHECKPOINT_FORMAT = "dotkmc-checkpoint-1"
 
 
 class Simulation:
-    """One run of the kinetic Monte Carlo (SPEC §3–§4).
+    """One run of the kinetic Monte Carlo (docs/model.md §3-§4): the orchestration.
+
+    The run's arrays are grouped into typed records (:mod:`simulator.kernels.state`):
+    ``push`` (which probes each level moves), ``dynamics`` (a
+    :class:`~simulator.dynamics.Dynamics`: occupations and their evolution),
+    ``probes`` (phases, energies, own-change counts), ``acc`` (estimator sums),
+    ``batching`` (windows and batches), ``traj`` (recorded energies) and ``bins``
+    (one chunk's binned events). See docs/architecture.md.
 
     Parameters
     ----------
@@ -72,111 +82,80 @@ class Simulation:
         m = self.model
         rows = m.coupling_rows()
         self.P = m.probes.shape[0]
-        # CSR by neighbouring level: which probes an event of level j moves
-        self.rev_ptr = np.zeros(m.n_levels + 1, dtype=np.int64)
-        nnz = rows.U.shape[0]
-        self.rev_probe = np.empty(nnz, dtype=np.int64)
-        self.rev_U = np.empty(nnz)
-        reverse_rows(m.n_levels, rows.ptr, rows.level, rows.U, self.rev_ptr, self.rev_probe, self.rev_U)
-        self.probe_of = np.full(m.n_levels, -1, dtype=np.int64)
-        self.probe_of[m.probes] = np.arange(self.P)
-        self.rates = m.dot_rates()
-        self.event_rate = float(self.rates.sum())
-        # probe updates per unit time: level j changes at Gamma1 (flip) or 2 n(M-n) Gamma1 / M (hop)
-        level_rate = self.rates * (1.0 / m.M if m.kind == "flip" else 2.0 / m.M)
-        pushes = np.diff(self.rev_ptr).reshape(m.n_dots, m.M).sum(axis=1)
-        self.push_rate = float((level_rate * pushes).sum())
+        self.push = push_table(m.n_levels, rows.ptr, rows.level, rows.U, m.probes)
+        self.dynamics: Dynamics = make_dynamics(m, self.push)
+        dyn = self.dynamics
         # absurd tau ranges overflow the window strides; the work check below refuses them
         with np.errstate(over="ignore", invalid="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            self.schedule, self.resolved = build_schedule(config, m, self.P, self.event_rate, self.push_rate)
-        check_work(self.event_rate, self.resolved["t_max"], self.P, self.schedule.rate())
+            self.schedule, self.resolved = build_schedule(config, m, self.P, dyn.event_rate, dyn.push_rate)
+        check_work(dyn.event_rate, self.resolved["t_max"], self.P, self.schedule.rate())
         self.resolved["cutoff"] = float(m.cutoff)
         self.resolved["gamma2_estimate"] = float(m.gamma2_est)
         run = config["run"]
         self.t_max = self.resolved["t_max"]
-        self.n_batches = int(run["batches"])
-        self.t_batch = self.t_max / self.n_batches
+        n_batches = int(run["batches"])
         K = self.schedule.K
-        self.kind_code = FLIP if m.kind == "flip" else HOP
-        self.n_part = m.n_particles if m.kind == "hop" else 0
+        self.batching = Batching(stride=self.schedule.stride, t_batch=self.t_max / n_batches, n_batches=n_batches,
+                                 flush_nb=np.zeros((n_batches, K)))
         n_traj = min(run["trajectory"]["probes"], self.P)
-        self.traj_p = (np.unique(np.linspace(0, self.P - 1, n_traj).round().astype(np.int64))
-                       if n_traj > 0 else np.zeros(0, dtype=np.int64))
+        traj_p = (np.unique(np.linspace(0, self.P - 1, n_traj).round().astype(np.int64))
+                  if n_traj > 0 else np.zeros(0, dtype=np.int64))
         self.eps0 = m.static_energies()
+        self.traj = Trajectory(probes=traj_p, eps0=self.eps0[traj_p],
+                               energy=np.full((traj_p.shape[0], self.schedule.n_traj_times), np.nan))
         # ---- evolving state ------------------------------------------------
-        self.rng = np.zeros((m.n_dots, 2), dtype=np.uint64)
-        self.occ = np.zeros(m.n_levels, dtype=np.uint8)
-        self.perm = np.zeros(m.n_levels, dtype=np.uint8)
-        self.t_next = np.zeros(m.n_dots)
-        self.events = np.zeros(m.n_dots, dtype=np.int64)
-        self.phi = np.zeros(self.P)
-        self.eps = np.zeros(self.P)
-        self.cnt = np.zeros(self.P, dtype=np.int64)
-        self.est = np.zeros((N_EST, K, self.P))
-        self.cnt1 = np.zeros((K, self.P), dtype=np.int64)
-        self.cnt2 = np.zeros((K, self.P), dtype=np.int64)
-        self.kstat = np.zeros((4, K))
-        self.batch = np.zeros(1, dtype=np.int64)
-        self.flush_nb = np.zeros((self.n_batches, K))
-        self.energy = np.full((self.traj_p.shape[0], self.schedule.n_traj_times), np.nan)
+        self.probes = ProbeState(phi=np.zeros(self.P), eps=np.zeros(self.P), cnt=np.zeros(self.P, dtype=np.int64))
+        self.acc = Accumulators(est=new_estimates(K, self.P), cnt1=np.zeros((K, self.P), dtype=np.int64),
+                                cnt2=np.zeros((K, self.P), dtype=np.int64), kstat=new_counters(K),
+                                batch=np.zeros(1, dtype=np.int64))
         self.t = 0.0
         self.finished = False
         self.wall = 0.0
-        init_dots(self.kind_code, m.M, self.n_part, self.rates, m.keys["dynamics"], self.rng, self.occ,
-                  self.perm, self.t_next)
-        initial_energies(rows.ptr, rows.level, rows.U, self.occ, m.nu, self.eps)
-        if self.energy.shape[1] > 0:
-            self.energy[:, 0] = self.eps0[self.traj_p] + self.eps[self.traj_p]
+        initial_energies(rows.ptr, rows.level, rows.U, dyn.occupations(), m.nu, self.probes.eps)
+        if self.traj.energy.shape[1] > 0:
+            self.traj.energy[:, 0] = self.traj.eps0 + self.probes.eps[traj_p]
         # ---- chunking -------------------------------------------------------
         if chunk_time is None:
             per_chunk = max(64, min(200_000, CHUNK_SAMPLE_ENTRIES // max(self.P, 1)))
             chunk_time = per_chunk / self.schedule.rate()
-            if self.event_rate > 0:
-                chunk_time = min(chunk_time, CHUNK_EVENTS / self.event_rate)
+            if dyn.event_rate > 0:
+                chunk_time = min(chunk_time, CHUNK_EVENTS / dyn.event_rate)
         self.chunk_time = float(chunk_time)
         self._alloc(64)
         self.set_threads(threads)
 
     def set_threads(self, threads: int | None) -> None:
-        """Partition the dots into ``threads`` contiguous blocks (see kernel.advance_dots)."""
-        m = self.model
-        T = max(1, min(int(threads or numba.get_num_threads()), m.n_dots))
-        edges = np.linspace(0, m.n_dots, T + 1).round().astype(np.int64)
-        self.dot_lo, self.dot_hi = edges[:-1].copy(), edges[1:].copy()
-        pdot = m.probe_dot
-        self.probe_lo = np.searchsorted(pdot, self.dot_lo).astype(np.int64)
-        self.probe_hi = np.searchsorted(pdot, self.dot_hi).astype(np.int64)
-        # probe blocks of the reconstruction pass (any partition gives the same result)
+        """Use ``threads`` parallel blocks (of dots in the dynamics, of probes in the
+        reconstruction; any partition gives the same result)."""
+        T = max(1, min(int(threads or num_threads()), self.model.n_dots))
+        self.dynamics.set_threads(T)
         self.p_edges = np.linspace(0, self.P, min(T, max(self.P, 1)) + 1).round().astype(np.int64)
-        self.relevant = np.zeros((T, m.n_dots), dtype=np.uint8)
-        relevance(m.n_dots, m.M, self.rev_ptr, self.rev_probe, self.probe_of, self.dot_lo, self.dot_hi,
-                  self.probe_lo, self.probe_hi, self.relevant)
         self.threads = T
 
     # ------------------------------------------------------------------
     def _alloc(self, n: int) -> None:
-        self.dEP = np.zeros((n, self.P, 2))
-        self.dC = np.zeros((n, self.P), dtype=np.int32)
+        self.bins = Bins(dEP=np.zeros((n, self.P, 2)), dC=np.zeros((n, self.P), dtype=np.int32))
 
     def survival_law(self) -> SurvivalLaw | None:
-        """The exact law of each probe's own occupation (fixed rates), which makes
-        the echo/Ramsey error bars honest where own transitions are rare
-        (:func:`simulator.estimators.batch_means`)."""
-        m = self.model
-        g = m.gamma1[m.probe_dot].astype(float)
-        if m.kind == "flip":
-            return SurvivalLaw(g, g, np.full(g.shape, 0.5))
-        n = m.n_particles
-        return SurvivalLaw((m.M - n) * g, n * g, np.full(g.shape, n / m.M))
+        """The exact law of each probe's own occupation, from the dynamics (None if
+        unknown), which makes the echo/Ramsey error bars honest where own transitions
+        are rare (:func:`simulator.estimators.batch_means`)."""
+        return self.dynamics.survival_law()
 
     def statistics(self) -> dict:
         """Means and standard errors of the signals accumulated so far, (probe, tau)."""
         law = self.survival_law()
         survival = None
         if law is not None:
-            survival = survival_count_variance(law, self.schedule.tau, self.schedule.stride, self.kstat[NTOT])
-        return batch_means(self.est, self.kstat, survival)
+            survival = survival_count_variance(law, self.schedule.tau, self.schedule.stride,
+                                               window_counts(self.acc.kstat).total)
+        return batch_means(self.acc.est, self.acc.kstat, survival)
+
+    @property
+    def events(self) -> np.ndarray:
+        """Events of every dot so far."""
+        return self.dynamics.events_per_dot()
 
     @property
     def n_events(self) -> int:
@@ -189,41 +168,38 @@ class Simulation:
         t_b = self.schedule.boundary_after(self.t + self.chunk_time)
         ts, ks, js = self.schedule.samples(self.t, t_b)
         n = ts.shape[0]
-        if n > self.dEP.shape[0]:
-            self._alloc(max(n, 2 * self.dEP.shape[0]))
-        buckets = np.empty(2 * n + 1, dtype=np.int64)
-        bucket_index(ts, n, self.t, buckets)
-        if self.threads > 1:   # start-of-chunk state, read by blocks re-simulating their halo dots
-            snap = (self.rng.copy(), self.occ.copy(), self.perm.copy(), self.t_next.copy())
-        else:
-            snap = (self.rng, self.occ, self.perm, self.t_next)
-        ev = advance_dots(self.kind_code, self.model.M, self.n_part, self.rates, self.rng, self.occ,
-                          self.perm, self.t_next, self.events, *snap, self.relevant, self.dot_lo, self.dot_hi,
-                          self.probe_lo, self.probe_hi, self.rev_ptr, self.rev_probe, self.rev_U,
-                          self.probe_of, ts, n, self.t, buckets, self.dEP, self.dC)
-        batch0 = int(self.batch[0])
-        batch_plan(ts, ks, js, n, self.schedule.stride, self.kstat, self.batch, self.t_batch, self.n_batches,
-                   self.flush_nb)
-        self.t = reconstruct_and_estimate(ts, ks, js, n, self.t, self.phi, self.eps, self.cnt, self.dEP,
-                                          self.dC, self.schedule.stride, self.est, self.cnt1,
-                                          self.cnt2, batch0, self.t_batch, self.n_batches, self.flush_nb,
-                                          self.traj_p, self.eps0[self.traj_p], self.energy, self.p_edges)
+        if n > self.bins.dC.shape[0]:
+            self._alloc(max(n, 2 * self.bins.dC.shape[0]))
+        grid = SampleGrid(ts, ks, js, n, self.t, np.empty(2 * n + 1, dtype=np.int64))
+        bucket_index(ts, n, self.t, grid.buckets)
+        ev = self.dynamics.advance(grid, self.bins)
+        batch0 = int(self.acc.batch[0])
+        batch_plan(grid, self.batching, self.acc)
+        self.t = reconstruct_and_estimate(grid, self.t, self.probes, self.bins, self.acc, self.batching, batch0,
+                                          self.traj, self.p_edges)
         if self.t >= self.t_max:
-            flush_batch(self.est, self.kstat)
+            flush_batch(self.acc)
             self.finished = True
         return int(ev)
 
     # ------------------------------------------------------------------
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """Every evolving array, by name: the fields of the evolving records."""
+        return {**self.dynamics.state_arrays(), **arrays_of(self.probes), **arrays_of(self.acc),
+                "energy": self.traj.energy}
+
     def state(self) -> dict:
-        out = {name: getattr(self, name) for name in STATE_ARRAYS}
+        """The evolving arrays and scalars (what a checkpoint saves)."""
+        out = dict(self.state_arrays())
         out.update(t=np.float64(self.t), finished=np.bool_(self.finished), wall=np.float64(self.wall),
                    chunk_time=np.float64(self.chunk_time))
         return out
 
     def load_state(self, st) -> None:
-        for name in STATE_ARRAYS:
+        for name, cur in self.state_arrays().items():
+            if name not in st:
+                raise CheckpointError(f"checkpoint lacks the array {name!r}: not a checkpoint of this run")
             arr = np.asarray(st[name])
-            cur = getattr(self, name)
             if arr.shape != cur.shape or arr.dtype != cur.dtype:
                 raise CheckpointError(f"checkpoint array {name!r} has shape {arr.shape} {arr.dtype}, but the stored "
                                       f"configuration needs {cur.shape} {cur.dtype}: not a checkpoint of this run")

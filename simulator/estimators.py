@@ -1,27 +1,10 @@
 """From accumulated sums to estimates: batch means and linewidths (docs/model.md §4)."""
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
-from .kernel import AE, AES, AR, ARS, ASS, N2, NBAT, NTOT, QE, QR, SER, SRI, SRR, TS
-
-
-class SurvivalLaw(NamedTuple):
-    """The exact law of a probe level's own occupation with fixed rates: a two-state
-    Markov chain that leaves the occupied state at ``rate_occupied`` and the empty
-    one at ``rate_empty``, occupied with stationary probability ``p_occupied``
-    (arrays over probes).
-
-    flip: both rates Gamma1(I), p = 1/2. hop: an occupied level empties at
-    (M - n) Gamma1(I) (its particle may go to any empty level), an empty level fills
-    at n Gamma1(I); p = n/M.
-    """
-
-    rate_occupied: np.ndarray
-    rate_empty: np.ndarray
-    p_occupied: np.ndarray
+from .kernels.layout import ramsey_imag_sum, signal_sums, survival_sums, window_counts
+from .physics import SurvivalLaw  # noqa: F401  (re-export: its home is simulator.physics)
 
 
 def _survival(law: SurvivalLaw, t: np.ndarray) -> np.ndarray:
@@ -90,7 +73,7 @@ def batch_means(est: np.ndarray, kstat: np.ndarray, survival: tuple[np.ndarray, 
     the weighted batch-means estimate over B batches of equal simulated time:
         var(E) = sum_b (n_b/nbar)^2 (m_b - E)^2 / (B (B - 1)),
     with m_b = s_b / n_b the batch mean and E the grand mean, evaluated from the
-    running sums kept by :func:`simulator.kernel.flush_batch`.
+    running sums kept by :func:`simulator.kernels.estimate.flush_batch`.
 
     With ``survival`` = (s, var_S), the exact mean and variance of the surviving
     fraction of windows (:func:`survival_count_variance`; known for fixed rates),
@@ -104,32 +87,33 @@ def batch_means(est: np.ndarray, kstat: np.ndarray, survival: tuple[np.ndarray, 
     Where no window survived, |R| <= 1 is bounded by 1. The estimate itself (the
     plain mean of X) is unchanged. See docs/model.md §4.
     """
-    ntot = kstat[NTOT]                      # (K,)
-    B = kstat[NBAT]
-    n2 = kstat[N2]
+    counts = window_counts(kstat)
+    ntot, B, n2 = counts.total, counts.batches, counts.sq   # (K,)
     with np.errstate(invalid="ignore", divide="ignore"):
         nbar = ntot / B
         norm = nbar[:, None] ** 2 * B[:, None] * (B[:, None] - 1.0)
         out = {"n_windows": ntot.astype(np.int64), "n_batches": B.astype(np.int64)}
-        for name, S, A, Q, AXS in (("echo", SER, AE, QE, AES), ("ramsey", SRR, AR, QR, ARS)):
-            mean = est[S] / ntot[:, None]
+        surv = survival_sums(est)
+        for name in ("echo", "ramsey"):
+            x = signal_sums(est, name)
+            mean = x.total / ntot[:, None]
             if survival is None:
-                ss = est[A] - 2.0 * mean * est[Q] + mean ** 2 * n2[:, None]
+                ss = x.sq - 2.0 * mean * x.by_count + mean ** 2 * n2[:, None]
                 var = ss / norm
             else:
                 s_exact, var_s = survival
-                tot_s = est[TS]
-                R = np.where(tot_s > 0, est[S] / np.where(tot_s > 0, tot_s, 1.0), 1.0)
-                zz = est[A] - 2.0 * R * est[AXS] + R ** 2 * est[ASS]       # sum_b z_b^2
+                tot_s = surv.total
+                R = np.where(tot_s > 0, x.total / np.where(tot_s > 0, tot_s, 1.0), 1.0)
+                zz = x.sq - 2.0 * R * x.by_survival + R ** 2 * surv.sq       # sum_b z_b^2
                 var = np.maximum(zz, 0.0) / norm + R ** 2 * var_s.T
             out[name] = mean.T
             out[name + "_stderr"] = np.sqrt(np.maximum(var, 0.0)).T
-        out["ramsey_imag"] = (est[SRI] / ntot[:, None]).T
+        out["ramsey_imag"] = (ramsey_imag_sum(est) / ntot[:, None]).T
     return out
 
 
 def crossing_rate(tau: np.ndarray, signal: np.ndarray, level: float = np.exp(-1.0)) -> np.ndarray:
-    """Rate 1/tau_e at the first downward crossing of ``level`` (SPEC §4).
+    """Rate 1/tau_e at the first downward crossing of ``level`` (docs/model.md §4).
 
     Linear interpolation of the signal in log tau between the last point above
     and the first point at or below ``level``. NaN where the signal never falls
@@ -153,16 +137,18 @@ def crossing_rate(tau: np.ndarray, signal: np.ndarray, level: float = np.exp(-1.
     return out.reshape(s.shape[:-1])
 
 
-def crossing_rate_stderr(tau, signal, stderr, level: float = np.exp(-1.0)) -> np.ndarray:
+def crossing_rate_stderr(tau: np.ndarray, signal: np.ndarray, stderr: np.ndarray, level: float = np.exp(-1.0),
+                         rate: np.ndarray | None = None) -> np.ndarray:
     """Delta-method error of :func:`crossing_rate` from the signal's standard error.
 
     sigma(Gamma2)/Gamma2 = sigma_E / |dE/dln tau| at the crossing (local slope of
-    the two bracketing points).
+    the two bracketing points). ``rate``: the signal's :func:`crossing_rate` if
+    already computed (the same numbers; it is computed here otherwise).
     """
     tau = np.asarray(tau, dtype=float)
     s = np.asarray(signal, dtype=float).reshape(-1, tau.size)
     e = np.asarray(stderr, dtype=float).reshape(-1, tau.size)
-    g = crossing_rate(tau, s, level)
+    g = crossing_rate(tau, s, level) if rate is None else np.asarray(rate, dtype=float).reshape(-1)
     out = np.full(s.shape[0], np.nan)
     lt = np.log(tau)
     for i in range(s.shape[0]):

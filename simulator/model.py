@@ -1,4 +1,4 @@
-"""The model of SPEC §2: lattice, rates, probes and couplings.
+"""The model of docs/model.md §2: lattice, rates, probes and couplings.
 
 Everything here is a deterministic function of the resolved configuration and
 its seed: building the model twice gives the same couplings, which is how the
@@ -20,49 +20,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import numba as nb
+from .jit import jit
 import numpy as np
 
 from .config import Config, ConfigError
+from .physics import gamma2_estimate, require_positive, smallest_positive, transitions_per_dot  # noqa: F401  (re-exported)
 from .rng import level_uniform, pair_amplitude
+from .seeds import probe_generator, seed_keys  # noqa: F401  (seed_keys re-exported)
 
 # refuse to build coupling tables larger than this many entries (~12 bytes each)
 MAX_COUPLING_ENTRIES = 400_000_000
-
-
-def seed_keys(seed: int, stream: int = 0) -> dict[str, np.uint64]:
-    """Independent 64-bit keys for the model's random ingredients.
-
-    ``numpy.random.SeedSequence(seed).generate_state(4, uint64)`` gives, in order,
-    the keys of the couplings u_ij, the static energies, the dynamics streams and
-    the probe choice. ``stream`` > 0 replaces only the dynamics key, by
-    ``SeedSequence([seed, stream])``: an independent transition history on the
-    same sample (same couplings, energies and probes).
-    """
-    words = np.random.SeedSequence(int(seed)).generate_state(4, dtype=np.uint64)
-    dyn = words[2]
-    if stream:
-        dyn = np.random.SeedSequence([int(seed), int(stream)]).generate_state(1, dtype=np.uint64)[0]
-    return {"couplings": words[0], "static": words[1], "dynamics": dyn, "probes": words[3]}
-
-
-def transitions_per_dot(kind: str, M: int, n: int | None) -> int:
-    """n_tr: M for flip dynamics, n(M - n) for hop dynamics (SPEC §3)."""
-    return M if kind == "flip" else n * (M - n)
-
-
-def gamma2_estimate(n_tr: int, gamma1: float, gamma: float, d: int) -> float:
-    """Rough mean-field linewidth, paper Eq. (12) with the real transition count.
-
-    Gamma2 ~ n_tr Gamma1 log^d[gamma / (n_tr Gamma1)]; the log is floored at 1
-    (a level is always broadened at least by its own transitions). Used only to
-    choose the "auto" cutoff and tau grid -- the analysis side has the careful
-    versions.
-    """
-    if gamma1 <= 0:
-        return 0.0
-    x = n_tr * gamma1
-    return x * max(1.0, math.log(gamma / x)) ** d
 
 
 def coupling_envelope(r: np.ndarray, c: dict) -> np.ndarray:
@@ -79,10 +46,7 @@ def coupling_envelope(r: np.ndarray, c: dict) -> np.ndarray:
 
 def auto_cutoff(c: dict, gamma2_est: float) -> float:
     """Smallest r with A(r) <= cutoff_tol * Gamma2_est (paper App. B rule 1)."""
-    target = c["cutoff_tol"] * gamma2_est
-    if target <= 0:
-        raise ConfigError("couplings.cutoff = 'auto' needs a positive rate somewhere: "
-                          "all dynamics rates are 0; set couplings.cutoff to a number")
+    target = require_positive(c["cutoff_tol"] * gamma2_est, "couplings.cutoff")
     if c["form"] == "exp":
         r = c["xi"] * math.log(c["gamma"] / target)
     else:
@@ -114,7 +78,7 @@ def neighbour_offsets(d: int, L: int, periodic: bool, cutoff: float):
     return off[order], dist[order]
 
 
-@nb.njit(cache=True)
+@jit
 def _probe_rows(probes, M, L, d, periodic, off, env, key, gauss, count_only, ptr, lev, dot, U, dist_idx):
     """Rows of the coupling matrix for the probe levels (CSR by probe).
 
@@ -238,7 +202,7 @@ class Model:
     def probe_couplings(self, p: int) -> dict:
         """The couplings probe ``p`` saw: arrays ``level, dot, U, r`` and the rates of
         those dots ``gamma1``, plus the probe's own ``gamma1_self``, ``dot`` and ``level``.
-        Enough to evaluate the exact references of SPEC §5 for this probe."""
+        Enough to evaluate the exact references of docs/exact.md for this probe."""
         row = self.coupling_rows().row(p)
         row["gamma1"] = self.gamma1[row["dot"]]
         row["gamma1_self"] = float(self.gamma1[self.probes[p] // self.M])
@@ -323,8 +287,7 @@ def build_model(config: Config, gamma1: np.ndarray | None = None, probes: np.nda
     n_part = round(dyn["filling"] * M) if kind == "hop" else None
     nu = 0.5 if kind == "flip" else n_part / M
     n_tr = transitions_per_dot(kind, M, n_part)
-    positive = g1[g1 > 0]
-    g2 = gamma2_estimate(n_tr, float(positive.min()) if positive.size else 0.0, cpl["gamma"], d)
+    g2 = gamma2_estimate(n_tr, smallest_positive(g1), cpl["gamma"], d)
     cutoff = auto_cutoff(cpl, g2) if cpl["cutoff"] == "auto" else float(cpl["cutoff"])
     offsets, dist = neighbour_offsets(d, L, lat["boundary"] == "periodic", cutoff)
     keys = seed_keys(run["seed"], run["stream"])
@@ -335,7 +298,7 @@ def build_model(config: Config, gamma1: np.ndarray | None = None, probes: np.nda
             P = run["probes"]
             if P > n_levels:
                 raise ConfigError(f"run.probes = {P} is not allowed: the lattice has only {n_levels} levels")
-            rng = np.random.Generator(np.random.PCG64(int(keys["probes"])))
+            rng = probe_generator(keys["probes"])
             probes = np.sort(rng.choice(n_levels, size=P, replace=False)).astype(np.int64)
     else:
         probes = np.unique(np.asarray(probes, dtype=np.int64))

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
+from .jit import jit, jit_inline
 import numpy as np
 
 U64 = np.uint64
@@ -33,7 +33,7 @@ _M2 = U64(0x94D049BB133111EB)
 _TWO_M53 = 1.0 / 9007199254740992.0  # 2**-53
 
 
-@nb.njit(inline="always", cache=True)
+@jit_inline
 def mix64(z):
     """SplitMix64 finaliser (bijective 64-bit mixer)."""
     z = (z ^ (z >> U64(30))) * _M1
@@ -41,24 +41,24 @@ def mix64(z):
     return z ^ (z >> U64(31))
 
 
-@nb.njit(inline="always", cache=True)
+@jit_inline
 def to_unit(x):
     """uint64 -> double uniform in [0, 1) with 53 random bits."""
     return float(x >> U64(11)) * _TWO_M53
 
 
-@nb.njit(inline="always", cache=True)
+@jit_inline
 def to_unit_open0(x):
     """uint64 -> double uniform in (0, 1]."""
     return (float(x >> U64(11)) + 1.0) * _TWO_M53
 
 
-@nb.njit(inline="always", cache=True)
+@jit_inline
 def rotl(x, k):
     return (x << U64(k)) | (x >> U64(64 - k))
 
 
-@nb.njit(inline="always", cache=True)
+@jit_inline
 def xoro_next(s0, s1):
     """One xoroshiro128++ step: returns (output, new s0, new s1)."""
     out = rotl(s0 + s1, 17) + s0
@@ -68,7 +68,7 @@ def xoro_next(s0, s1):
     return out, s0, s1
 
 
-@nb.njit(cache=True)
+@jit
 def seed_streams(key, n, state):
     """Fill ``state[I, 0:2]`` with the starting state of the stream of dot I."""
     for i in range(n):
@@ -84,7 +84,7 @@ def seed_streams(key, n, state):
 # ---------------------------------------------------------------------------
 # counter-based quenched disorder
 # ---------------------------------------------------------------------------
-@nb.njit(inline="always", cache=True)
+@jit_inline
 def pair_hash(key, a, b, stream):
     """Hash of an unordered pair of level indices (a, b) (order-independent)."""
     lo = a if a < b else b
@@ -94,7 +94,7 @@ def pair_hash(key, a, b, stream):
     return h
 
 
-@nb.njit(inline="always", cache=True)
+@jit_inline
 def pair_amplitude(key, a, b, gauss):
     """u_ab: standard normal (Box-Muller on two 53-bit uniforms) or +-1."""
     h1 = pair_hash(key, a, b, 0)
@@ -106,7 +106,7 @@ def pair_amplitude(key, a, b, gauss):
     return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
 
 
-@nb.njit(cache=True)
+@jit
 def level_uniform(key, levels, out):
     """Uniform [0,1) number per level index (static energies)."""
     for i in range(levels.shape[0]):

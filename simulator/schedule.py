@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import ConfigError
-from .kernel import TAG_SENTINEL, TAG_TRAJECTORY
+from .kernels.layout import TAG_SENTINEL, TAG_TRAJECTORY
+from .physics import require_positive, smallest_positive
 
 # "auto" t0 spacing: the estimator may use about half the simulation's work (a
 # third of the run time). Costs per event, per push (an event's update of one
@@ -176,10 +177,8 @@ def resolve_t_max(config, model) -> float:
     t_max = config["run"]["t_max"]
     if t_max != "auto":
         return float(t_max)
-    g = model.gamma1[model.gamma1 > 0]
-    if g.size == 0:
-        raise ConfigError("run.t_max = 'auto' needs a positive rate somewhere; set run.t_max to a number")
-    return float(config["run"]["flips"] / g.min())
+    g = require_positive(smallest_positive(model.gamma1), "run.t_max")
+    return float(config["run"]["flips"] / g)
 
 
 def build_schedule(config, model, n_probes: int, event_rate: float, push_rate: float = 0.0) -> tuple[Schedule, dict]:
@@ -194,14 +193,12 @@ def build_schedule(config, model, n_probes: int, event_rate: float, push_rate: f
     tau_cfg = run["tau"]
     resolved = {}
     if tau_cfg["min"] == "auto":
-        if g2 <= 0:
-            raise ConfigError("run.tau.min = 'auto' needs a positive rate; set run.tau.min to a number")
+        require_positive(g2, "run.tau.min")
         tmin = min(0.05 / g2, 0.3 / gamma)
     else:
         tmin = tau_cfg["min"]
     if tau_cfg["max"] == "auto":
-        if g2 <= 0:
-            raise ConfigError("run.tau.max = 'auto' needs a positive rate; set run.tau.max to a number")
+        require_positive(g2, "run.tau.max")
         tmax = min(20.0 / g2, t_max / 4.0)
     else:
         tmax = tau_cfg["max"]

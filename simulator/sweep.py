@@ -59,6 +59,7 @@ import xarray as xr
 from . import variables as V
 from .config import Config, ConfigError, load_config
 from .dataset import package_version, write_netcdf
+from .seeds import member_seeds
 
 __all__ = ["Member", "expand", "member_seeds", "run_sweep", "combine", "member_dataset", "members_dir",
            "member_path", "dim_name", "DEFAULT_WORKERS"]
@@ -128,12 +129,6 @@ def sweep_lists(config: Config) -> tuple[dict[str, list], int]:
         raise ConfigError("sweep.run.seed is not allowed: member seeds are derived from run.seed; "
                           "use sweep.realizations for independent repetitions")
     return lists, realizations
-
-
-def member_seeds(base_seed: int, n: int) -> list[int]:
-    """Seeds of ``n`` members from ``base_seed`` (see the module docstring)."""
-    children = np.random.SeedSequence(int(base_seed)).spawn(n)
-    return [int(c.generate_state(1, np.uint64)[0] >> np.uint64(1)) for c in children]
 
 
 def expand(config) -> list[Member]:

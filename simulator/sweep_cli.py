@@ -1,4 +1,4 @@
-"""The ``dotkmc sweep`` subcommand (SPEC §8), to be registered by the main CLI.
+"""The ``dotkmc sweep`` subcommand (docs/sweeps.md), to be registered by the main CLI.
 
     dotkmc sweep CONFIG [-o OUT.nc] [--workers N | --scheduler ADDRESS]
                         [--set table.key=value ...] [-q]

@@ -100,12 +100,12 @@ def test_initial_state_is_stationary():
     # flip: every level Bernoulli(1/2)
     sim = Simulation(S.load_config({"lattice": {"d": 1, "L": 20000, "levels": 2}, "couplings": {"cutoff": 1.0},
                                     "run": {"probes": 1, "trajectory": {"probes": 0}}}))
-    n = sim.occ.size
-    assert abs(sim.occ.mean() - 0.5) < 4 * 0.5 / math.sqrt(n)
+    n = sim.dynamics.occupations().size
+    assert abs(sim.dynamics.occupations().mean() - 0.5) < 4 * 0.5 / math.sqrt(n)
     # hop: exactly n particles per dot, uniform over the C(M, n) configurations
     sim = Simulation(S.load_config({"lattice": {"d": 1, "L": 30000, "levels": 4}, "couplings": {"cutoff": 1.0},
                                     "dynamics": {"kind": "hop"}, "run": {"probes": 1, "trajectory": {"probes": 0}}}))
-    occ = sim.occ.reshape(-1, 4)
+    occ = sim.dynamics.occupations().reshape(-1, 4)
     assert np.all(occ.sum(axis=1) == 2)
     codes = occ @ np.array([1, 2, 4, 8])
     counts = np.array([np.sum(codes == c) for c in np.unique(codes)])

@@ -121,7 +121,7 @@ def simulate(sim):
     occ0 = np.zeros(m.n_levels)
     all_events = []
     for I in range(m.n_dots):
-        init, ev = dot_events(m.kind, M, m.n_particles or 0, float(sim.rates[I]), key, I, t_max)
+        init, ev = dot_events(m.kind, M, m.n_particles or 0, float(sim.dynamics.params.rates[I]), key, I, t_max)
         occ0[I * M:(I + 1) * M] = init
         all_events.extend(ev)
     all_events.sort(key=lambda e: e[0])
@@ -182,7 +182,7 @@ def simulate(sim):
                     out["ramsey_re"][k, p] += math.cos(f2 - f0)
                     out["ramsey_im"][k, p] += math.sin(f2 - f0)
                 mwin += 1
-        if p in set(sim.traj_p.tolist()):
+        if p in set(sim.traj.probes.tolist()):
             tt = np.arange(sched.n_traj_times) * sched.traj_dt
             traj[p] = np.array([energy(t) for t in tt])
     out["trajectory"] = traj

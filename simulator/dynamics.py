@@ -1,0 +1,124 @@
+"""The dynamics seam: what the orchestration needs from a kind of dynamics.
+
+:class:`~simulator.engine.Simulation` (chunks, checkpoints, probes,
+estimators, progress, output) talks to the dynamics only through
+:class:`Dynamics`. A dynamics owns the occupations of every level and their
+evolution; each chunk it reports every level change to the shared sample bins
+with :func:`simulator.kernels.dots.deposit`, and the estimators rebuild the
+probe phases from those bins, whatever produced them. :class:`FixedRates`
+(every dot an independent Markov chain with its own rate, docs/model.md §3)
+is the one implementation today; a resonant dynamics (docs/resonant.md) plugs
+in beside it. docs/architecture.md lists what an implementation must provide.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from .estimators import SurvivalLaw
+from .kernels.dots import advance_dots, init_dots
+from .kernels.state import FLIP, HOP, Bins, DotRates, DotState, PushTable, SampleGrid, arrays_of
+from .kernels.tables import dot_blocks
+from .model import Model
+from .physics import level_rate, survival_law
+
+
+class Dynamics(ABC):
+    """Interface between the orchestration and one kind of dynamics.
+
+    Attributes
+    ----------
+    event_rate : float
+        Expected events per unit time of the whole lattice (work limit, chunk size).
+    push_rate : float
+        Expected probe updates per unit time (an event moving a coupled probe);
+        sizes the 'auto' window spacing (docs/model.md §4).
+    """
+
+    event_rate: float
+    push_rate: float
+
+    @abstractmethod
+    def set_threads(self, threads: int) -> None:
+        """Prepare to advance with ``threads`` parallel blocks (bit-identical for any value)."""
+
+    @abstractmethod
+    def advance(self, grid: SampleGrid, bins: Bins) -> int:
+        """Simulate every event in (grid.t_a, grid.t[grid.n - 1]], binning each level change
+        into ``bins`` (:func:`simulator.kernels.dots.deposit`); return the number of events."""
+
+    @abstractmethod
+    def occupations(self) -> np.ndarray:
+        """Current occupation (0/1) of every level, (n_levels,) uint8."""
+
+    @abstractmethod
+    def events_per_dot(self) -> np.ndarray:
+        """Events of every dot so far, (n_dots,) int64."""
+
+    @abstractmethod
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """Every evolving array, by name: saved in checkpoints and restored in place
+        (names must not clash with the orchestration's, see engine.STATE_ARRAYS)."""
+
+    @abstractmethod
+    def survival_law(self) -> SurvivalLaw | None:
+        """The exact law of each probe's own occupation, or None when it is not known
+        (the error bars then rely on batch means alone, docs/model.md §4)."""
+
+
+class FixedRates(Dynamics):
+    """Fixed per-dot rates: flip or hop events at n_tr Gamma1(I) per dot (docs/model.md §3).
+
+    Parameters
+    ----------
+    model : the run's :class:`~simulator.model.Model`.
+    push : the run's :class:`~simulator.kernels.state.PushTable`.
+    """
+
+    def __init__(self, model: Model, push: PushTable):
+        m = model
+        self.model = m
+        self.push = push
+        rates = m.dot_rates()
+        self.params = DotRates(FLIP if m.kind == "flip" else HOP, int(m.M),
+                               int(m.n_particles) if m.kind == "hop" else 0, rates)
+        self.event_rate = float(rates.sum())
+        pushes = np.diff(push.rev_ptr).reshape(m.n_dots, m.M).sum(axis=1)
+        self.push_rate = float((level_rate(m.kind, m.M, rates) * pushes).sum())
+        self.state = DotState(rng=np.zeros((m.n_dots, 2), dtype=np.uint64),
+                              occ=np.zeros(m.n_levels, dtype=np.uint8),
+                              perm=np.zeros(m.n_levels, dtype=np.uint8),
+                              t_next=np.zeros(m.n_dots), events=np.zeros(m.n_dots, dtype=np.int64))
+        init_dots(self.params, m.keys["dynamics"], self.state)
+        self.blocks = None
+
+    def set_threads(self, threads: int) -> None:
+        m = self.model
+        self.blocks = dot_blocks(threads, m.n_dots, m.M, m.probe_dot, self.push)
+
+    def advance(self, grid: SampleGrid, bins: Bins) -> int:
+        st = self.state
+        if self.blocks.relevant.shape[0] > 1:   # start-of-chunk state, read by blocks re-simulating halo dots
+            snap = DotState(st.rng.copy(), st.occ.copy(), st.perm.copy(), st.t_next.copy(), st.events)
+        else:
+            snap = st
+        return int(advance_dots(self.params, st, snap, self.blocks, self.push, grid, bins))
+
+    def occupations(self) -> np.ndarray:
+        return self.state.occ
+
+    def events_per_dot(self) -> np.ndarray:
+        return self.state.events
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        return arrays_of(self.state)
+
+    def survival_law(self) -> SurvivalLaw:
+        m = self.model
+        return survival_law(m.kind, m.M, m.n_particles, m.gamma1[m.probe_dot])
+
+
+def make_dynamics(model: Model, push: PushTable) -> Dynamics:
+    """The dynamics of a model (today always :class:`FixedRates`)."""
+    return FixedRates(model, push)
