@@ -12,7 +12,7 @@ eps_l(c) = eps0_l + sum_j U_lj (n_j - nu):
 * hop alpha -> beta: dE = eps_beta - eps_alpha - U_alpha,beta.
 
 The rates depend on the whole configuration, so the dots are no longer
-independent and the dot-by-dot pass of :mod:`simulator.kernel` does not apply.
+independent and the dot-by-dot pass of :mod:`simulator.kernels.dots` does not apply.
 
 The scheme (docs/resonant.md §4)
 --------------------------------
@@ -20,7 +20,7 @@ One Poisson clock proposes transitions at the total bound
 R = sum_I n_tr(I) Gamma1(I) (n_tr = M for flip, n(M - n) for hop). A proposal
 picks dot I with probability n_tr Gamma1(I) / R (Walker alias table: O(1)),
 then one of its n_tr transitions uniformly (flip: a level; hop: an occupied and
-an empty level, with the slot layout of :func:`simulator.kernel.init_dots`), and
+an empty level, with the slot layout of :func:`simulator.kernels.dots.init_dots`), and
 is accepted with probability w^2/(dE^2 + w^2) from the energies at that instant.
 Thinning a Poisson process of rate Gamma1(I) per transition by the acceptance
 gives exactly the rate W, because the energies only change at accepted events,
@@ -36,8 +36,8 @@ chunking, and its energies stay accurate to ~1e-15 x |U| x neighbours however
 long it runs.
 
 Accepted events are binned on the probes exactly as the fixed-rate dot pass
-does (:func:`simulator.kernel._deposit`, into ``dEP``/``dC`` between
-consecutive sample times), so :func:`simulator.kernel.reconstruct_and_estimate`
+does (:func:`simulator.kernels.dots.deposit`, into ``dEP``/``dC`` between
+consecutive sample times), so :func:`simulator.kernels.estimate.reconstruct_and_estimate`
 computes echo and Ramsey unchanged.
 
 Determinism: all random numbers come from one xoroshiro128++ stream whose
@@ -60,7 +60,9 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from .kernel import FLIP, HOP, _deposit, init_dots, reverse_rows
+from .kernels.dots import deposit as _deposit, init_dots
+from .kernels.state import FLIP, HOP, DotRates, DotState
+from .kernels.tables import reverse_rows
 from .rng import mix64, seed_streams, to_unit, xoro_next
 
 __all__ = ["ResonantTables", "ProbeTables", "ResonantState", "from_model", "probe_tables", "init_state",
@@ -130,7 +132,7 @@ class ResonantState(NamedTuple):
     """Everything that evolves (arrays, modified in place by :func:`advance`).
 
     occ, perm : (n_levels,) uint8, occupations and the per-dot slot layout of
-        :func:`simulator.kernel.init_dots` (hop: slots [0, n) hold the occupied levels);
+        :func:`simulator.kernels.dots.init_dots` (hop: slots [0, n) hold the occupied levels);
     eps : (n_levels,) current level energies eps_l(c) (absolute, eps0 included);
     rng : (2,) uint64, the global proposal stream;
     clock : (2,) float64, [time of the next proposal (drawn, not yet processed),
@@ -301,7 +303,7 @@ def level_energies(tables: ResonantTables, occ: np.ndarray) -> np.ndarray:
 def init_state(tables: ResonantTables, n_dots: int, n_probes: int, key) -> ResonantState:
     """The stationary initial state and the first proposal time.
 
-    Occupations and slots are drawn by :func:`simulator.kernel.init_dots` from the
+    Occupations and slots are drawn by :func:`simulator.kernels.dots.init_dots` from the
     per-dot streams of ``key`` (the same initial state as a fixed-rate run with that
     dynamics key); the global proposal stream is seeded from mix64(key ^ STREAM_TAG).
     The uniform state is stationary for resonant rates too (docs/resonant.md §1), so
@@ -318,7 +320,8 @@ def init_state(tables: ResonantTables, n_dots: int, n_probes: int, key) -> Reson
     scratch_rng = np.zeros((n_dots, 2), dtype=np.uint64)
     scratch_t = np.zeros(n_dots)
     # init_dots also draws a first event time per dot from each dot stream: unused here
-    init_dots(tables.kind, tables.M, tables.n_part, np.ones(n_dots), key, scratch_rng, occ, perm, scratch_t)
+    init_dots(DotRates(tables.kind, tables.M, tables.n_part, np.ones(n_dots)), key,
+              DotState(scratch_rng, occ, perm, scratch_t, np.zeros(n_dots, dtype=np.int64)))
     eps = np.empty(n_levels)
     _level_energies(tables, occ, eps)
     g = np.zeros((1, 2), dtype=np.uint64)
@@ -506,11 +509,11 @@ def advance(state: ResonantState, tables: ResonantTables, probes: ProbeTables, s
     """Advance the resonant dynamics through the chunk (t_a, sample_t[n-1]].
 
     The call an engine makes once per chunk in place of the fixed-rate dot pass
-    (:func:`simulator.kernel.advance_dots`): every proposal before ``sample_t[n-1]``
+    (:func:`simulator.kernels.dots.advance_dots`): every proposal before ``sample_t[n-1]``
     is processed in time order, and every accepted event is binned into ``dEP``,
     ``dC`` exactly as the fixed-rate dot pass bins its events, ready for
-    :func:`simulator.kernel.batch_plan` and
-    :func:`simulator.kernel.reconstruct_and_estimate`.
+    :func:`simulator.kernels.estimate.batch_plan` and
+    :func:`simulator.kernels.estimate.reconstruct_and_estimate`.
 
     Parameters
     ----------
