@@ -48,7 +48,7 @@ from math import comb
 import numpy as np
 from scipy.signal import fftconvolve
 
-from .exact import hop_configurations
+from .exact.fock import hop_configurations
 
 #: configurations of one hop dot that are enumerated (C(M, n) above this is refused)
 MAX_DOT_CONFIGS = 2 ** 18
