@@ -34,18 +34,19 @@ def member_label(member, members: list = ()) -> str:
     return "_".join(parts) or "base"
 
 
-def fixed_point_study(config: Config, outdir: str | Path, log: Log | None = None) -> list[dict]:
+def fixed_point_study(config: Config, outdir: str | Path, log: Log | None = None,
+                      measure: Callable | None = None) -> list[dict]:
     """One loop per [sweep] member (e.g. a list of selfconsistent.Xi, or of
     selfconsistent.gamma1_init to start above and below); each row: parameters,
     status, iterations, the simulated fixed point (median over dots), and the
     homogeneous mean-field solutions of Eq. (12) + Eq. (16)/(17) with the real
-    transition count (stable roots)."""
+    transition count (stable roots). ``measure`` as in :func:`analysis.closure.run_loop`."""
     outdir = Path(outdir)
     rows = []
     members = expand(config)
     for member in members:
         c = member.config
-        hist = run_loop(c, outdir / member_label(member, members), log=log)
+        hist = run_loop(c, outdir / member_label(member, members), measure=measure, log=log)
         sc = c["selfconsistent"]
         g1 = float(np.median(hist["gamma1_next"].values[-1]))
         g2 = float(np.median(hist["gamma2"].values[-1]))
