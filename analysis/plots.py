@@ -35,7 +35,7 @@ WINDOW_CORRELATION_TIMES = 6.0
 WINDOW_SAMPLES = 100
 
 
-def save_figure(fig, path: str | Path) -> Path:
+def save_figure(fig: Figure, path: str | Path) -> Path:
     """Lay out, write as PNG atomically (temporary file + rename, creating the folder)
     and close a figure."""
     path = Path(path)

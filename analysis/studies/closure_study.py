@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Callable
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import xarray as xr
@@ -22,10 +23,13 @@ from ..meanfield.chain import critical_coupling, fit_power_law, solve_chain
 from ..meanfield.selfconsistent import gamma2_eq19_corrected, gamma2_eq19_printed, solve_selfconsistent
 from ..plots import save_figure
 
+if TYPE_CHECKING:
+    from simulator.sweep import Member
+
 Log = Callable[[str], None]
 
 
-def member_label(member, members: list = ()) -> str:
+def member_label(member: Member, members: Sequence[Member] = ()) -> str:
     """Folder name of a member's loop: its swept values, plus the realization when
     the sweep has several."""
     parts = [f"{k.split('.')[-1]}={v}" for k, v in member.values.items()]
