@@ -1,4 +1,4 @@
-"""Closing the loop with simulation (SPEC §7).
+"""Closing the loop with simulation (docs/selfconsistent.md).
 
 The paper closes Gamma2 <- Gamma1 (Eq. 12) with Gamma1 <- Gamma2 (Eqs. 16/17).
 Here the simulator replaces Eq. (12): each iteration runs the kinetic Monte
@@ -42,8 +42,9 @@ import xarray as xr
 import simulator
 from simulator import variables
 from simulator.config import Config
-from simulator.model import dot_gamma1
 
+from .bath import bath_mask, configured_gamma1
+from .estimates import censored_gamma2, median_with_error, rule_sum_per_probe
 from .meanfield.dot import gamma1_eq16, gamma1_eq17
 
 
@@ -55,7 +56,7 @@ def law(config: Config) -> str:
     return "16" if sc["Xi"] * math.log(sc["K"]) > 1 else "17"
 
 
-def gamma1_from_gamma2(gamma2, config: Config) -> np.ndarray:
+def gamma1_from_gamma2(gamma2: np.ndarray | float, config: Config) -> np.ndarray:
     """New Gamma1 from measured Gamma2 by Eq. (16) or (17); 0 where Gamma2 is 0."""
     sc = config["selfconsistent"]
     gamma = config["couplings"]["gamma"]
@@ -87,6 +88,7 @@ class Measurement:
 
 
 def iteration_seed(seed: int, iteration: int) -> int:
+    """Seed of iteration k's sample with disorder = 'redraw': SeedSequence([seed, k])."""
     return int(np.random.SeedSequence([int(seed), int(iteration)]).generate_state(1, np.uint32)[0])
 
 
@@ -116,18 +118,6 @@ def iteration_run_values(config: Config, iteration: int) -> dict:
     return {"run.seed": iteration_seed(config["run"]["seed"], iteration)}
 
 
-def censored_gamma2(ds: xr.Dataset) -> np.ndarray:
-    """Per-probe Gamma2 with the two censored cases made explicit: 0 when the echo
-    is still above 1/e at tau_max (Gamma2 < 1/tau_max), 1/tau_min when it is
-    already below at tau_min."""
-    g = ds["gamma2_echo"].values.copy()
-    echo = ds["echo"].values
-    e1 = np.exp(-1.0)
-    g[np.isnan(g) & (echo[:, -1] > e1)] = 0.0
-    g[np.isnan(g) & (echo[:, 0] <= e1)] = 1.0 / float(ds["tau"][0])
-    return g
-
-
 def simulate_gamma2(config: Config, gamma1: np.ndarray, iteration: int, progress: bool = False) -> Measurement:
     """Run the kinetic Monte Carlo at this Gamma1 profile and measure Gamma2 per dot.
 
@@ -151,8 +141,6 @@ def simulate_gamma2(config: Config, gamma1: np.ndarray, iteration: int, progress
     few = int(np.sum(simulator.windows_at_crossing(ds["tau"].values, ds["n_windows"].values, g)
                      < simulator.MIN_WINDOWS))
     if sc["mode"] == "homogeneous":
-        from .summary import median_with_error
-
         med, e = median_with_error(g)
         return Measurement(np.full(n_dots, med), np.full(n_dots, e), ds, few)
     dots = ds["probe_dot"].values
@@ -163,15 +151,14 @@ def simulate_gamma2(config: Config, gamma1: np.ndarray, iteration: int, progress
 
 
 def fixed_mask(config: Config) -> tuple[np.ndarray, np.ndarray]:
-    """(mask of dots whose rate is held fixed, their fixed values): bath dots keep
-    bath.gamma1; with pin = 'ends' both faces of the first axis are held at 0."""
-    lat, dyn = config["lattice"], config["dynamics"]
+    """(mask of dots whose rate is held fixed, their fixed values): bath dots
+    (:func:`analysis.bath.bath_mask`) keep bath.gamma1; with pin = 'ends' both
+    faces of the first axis are held at 0 (docs/selfconsistent.md)."""
+    lat = config["lattice"]
     n = lat["L"] ** lat["d"]
-    base = dot_gamma1(config)
-    fixed = np.zeros(n, dtype=bool)
-    if dyn["bath"]["side"] != "none" and dyn["bath"]["width"] > 0:
-        fixed |= base != dyn["gamma1"]
-    values = base.copy()
+    # from the configuration, not the rates: a bath as fast as the chain is still held
+    fixed = bath_mask(config).copy()
+    values = configured_gamma1(config)
     if config["selfconsistent"]["pin"] == "ends":
         x0 = np.arange(n) % lat["L"]
         ends = (x0 == 0) | (x0 == lat["L"] - 1)
@@ -181,6 +168,8 @@ def fixed_mask(config: Config) -> tuple[np.ndarray, np.ndarray]:
 
 
 def initial_profile(config: Config) -> np.ndarray:
+    """Starting Gamma1 profile: selfconsistent.gamma1_init (auto: dynamics.gamma1) on
+    the free dots, the fixed values of :func:`fixed_mask` on the others."""
     fixed, values = fixed_mask(config)
     g0 = config["selfconsistent"]["gamma1_init"]
     g0 = config["dynamics"]["gamma1"] if g0 == "auto" else g0
@@ -190,6 +179,8 @@ def initial_profile(config: Config) -> np.ndarray:
 
 
 def damped(g: np.ndarray, target: np.ndarray, a: float) -> np.ndarray:
+    """Geometric damping log g <- (1 - a) log g + a log target; a zero target
+    shrinks g by (1 - a), a zero g grows to a * target."""
     out = np.empty_like(g)
     both = (g > 0) & (target > 0)
     out[both] = np.exp((1 - a) * np.log(g[both]) + a * np.log(target[both]))
@@ -212,7 +203,8 @@ def update(g: np.ndarray, gamma2: np.ndarray, config: Config, fixed: np.ndarray,
     return target, new
 
 
-def map_slope(history: list, g: np.ndarray, target: np.ndarray, free: np.ndarray, sigma: np.ndarray) -> float:
+def map_slope(history: list[xr.Dataset], g: np.ndarray, target: np.ndarray, free: np.ndarray,
+              sigma: np.ndarray) -> float:
     """Slope s of the loop map in log space, d log F(G(x)) / d log x, from the last two
     iterations (median over free dots); NaN until a step well above the noise
     has been taken (then the previous estimate is kept)."""
@@ -240,7 +232,8 @@ def relative_noise(sigma: np.ndarray, target: np.ndarray, free: np.ndarray) -> f
     return float(np.median(sigma[ok] / target[ok])) if ok.any() else 0.0
 
 
-def still_moving(history: list, new: np.ndarray, free: np.ndarray, noise: float, blocks: int = 1) -> bool:
+def still_moving(history: list[xr.Dataset], new: np.ndarray, free: np.ndarray, noise: float,
+                 blocks: int = 1) -> bool:
     """True while the last MONOTONE_STEPS updates all moved the (median log)
     rate the same way by at least half the relative measurement noise: an iterate
     drifting in one direction by steps comparable to the noise is still
@@ -412,3 +405,51 @@ def growth_factor(config: Config, iterations: int = 24, scale: float = 1e-9,
     rho = float(half.mean())
     return {"rho": rho, "rho_err": float(half.std(ddof=1) / np.sqrt(half.size)) if half.size > 1 else np.nan,
             "history": np.array(rhos), "profile": v / scale, "critical_gamma_over_delta": 1.0 / rho}
+
+
+def iterate_past_convergence(config: Config, hist: xr.Dataset, iterations: int = 16,
+                             measure: Callable | None = None) -> np.ndarray:
+    """Continue a finished loop for ``iterations`` more iterations (same update,
+    the iteration numbers after the history's; nothing is written) and return
+    their log Gamma1 profiles, shape (iterations, dot). The honest check of a
+    stochastic loop's convergence: a profile at its fixed point only scatters
+    around it, one still approaching keeps moving one way (docs/selfconsistent.md)."""
+    measure = measure or (lambda c, g, k: simulate_gamma2(c, g, k))
+    fixed, _ = fixed_mask(config)
+    g = hist["gamma1_next"].values[-1].copy()
+    out = []
+    for k in range(hist.sizes["iteration"], hist.sizes["iteration"] + iterations):
+        _, g = update(g, measure(config, g, k).gamma2, config, fixed)
+        with np.errstate(divide="ignore"):
+            out.append(np.log(g))
+    return np.array(out)
+
+
+def rule_sum_profile(config: Config, gamma1: np.ndarray) -> np.ndarray:
+    """Per-dot Appendix-B rule sum (docs/meanfield.md) at the rate profile ``gamma1``
+    with the couplings the sample's levels actually have (mean over a dot's levels):
+    mean field's Gamma2 <- Gamma1 map evaluated where the simulation measured."""
+    model = simulator.build_model(config.with_values({"run.probes": "all"}), gamma1=np.asarray(gamma1, float))
+    g = rule_sum_per_probe(model)
+    n = gamma1.size
+    return np.bincount(model.probe_dot, weights=g, minlength=n) / np.maximum(np.bincount(model.probe_dot, minlength=n), 1)
+
+
+def rule_sum_chain(config: Config, gamma1: np.ndarray, damping: float = 0.7, tol: float = 1e-7,
+                   max_iter: int = 2000) -> np.ndarray:
+    """Self-consistent Gamma2 profile of the mean-field loop on this sample: the
+    rule sum with the sample's own couplings (:func:`rule_sum_profile`) closed
+    with Eq. (16)/(17) as the simulated loop is, bath and pinned dots held,
+    started from ``gamma1``. Between the Appendix-B chain (typical couplings
+    gamma e^-r) and the simulation (exact dynamics) it separates the two
+    approximations of mean field: typical couplings, and the rule sum itself."""
+    fixed, _ = fixed_mask(config)
+    g = np.asarray(gamma1, float).copy()
+    for _ in range(max_iter):
+        _, new = update(g, rule_sum_profile(config, g), config, fixed, damping)
+        pos = (new > 0) & (g > 0)
+        step = np.abs(np.log(new[pos] / g[pos])).max() if pos.any() else 0.0
+        g = new
+        if step < tol:
+            break
+    return rule_sum_profile(config, g)

@@ -12,6 +12,7 @@ import itertools
 import os
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -22,6 +23,11 @@ import xarray as xr  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
+from .estimates import median_with_error  # noqa: E402
+
+if TYPE_CHECKING:
+    from .result import Result
+
 E1 = float(np.exp(-1.0))
 #: length of the trajectory window, in integrated correlation times of eps_i
 WINDOW_CORRELATION_TIMES = 6.0
@@ -29,7 +35,7 @@ WINDOW_CORRELATION_TIMES = 6.0
 WINDOW_SAMPLES = 100
 
 
-def save_figure(fig, path: str | Path) -> Path:
+def save_figure(fig: Figure, path: str | Path) -> Path:
     """Lay out, write as PNG atomically (temporary file + rename, creating the folder)
     and close a figure."""
     path = Path(path)
@@ -45,6 +51,13 @@ def save_figure(fig, path: str | Path) -> Path:
             tmp.unlink()
         plt.close(fig)
     return path
+
+
+def _parts(run: xr.Dataset | Result) -> tuple[xr.Dataset, Result | None]:
+    """The Dataset of a run and its :class:`~analysis.result.Result`, if given one.
+    (Duck-typed: this module does not import :mod:`analysis.result`, which keeps
+    the import graph shallow.)"""
+    return (run, None) if isinstance(run, xr.Dataset) else (run.ds, run)
 
 
 def _units(gamma: float) -> tuple[str, str]:
@@ -167,7 +180,7 @@ def _trajectory_panels(ax, axh, ds: xr.Dataset, model, eu: str, tu: str) -> None
     axh.set_ylim(edges[0], edges[-1])
 
 
-def quicklook_figure(ds: xr.Dataset, exact: bool = True, max_probes: int = 6) -> Figure:
+def quicklook_figure(run: xr.Dataset | Result, exact: bool = True, max_probes: int = 6) -> Figure:
     """The quick-look figure of one run (see docs/model.md, section 8).
 
     Top: Hahn echo and Ramsey decays of up to ``max_probes`` probes (points with
@@ -179,7 +192,8 @@ def quicklook_figure(ds: xr.Dataset, exact: bool = True, max_probes: int = 6) ->
 
     Parameters
     ----------
-    ds : a run result (``simulator.run`` or one member of a sweep).
+    run : a run result (``simulator.run`` or one member of a sweep), or its
+        :class:`~analysis.result.Result` (whose model and exact references are reused).
     exact : draw the exact references.
     max_probes : probes drawn in the decay panels (evenly spread over the probe list).
 
@@ -189,7 +203,8 @@ def quicklook_figure(ds: xr.Dataset, exact: bool = True, max_probes: int = 6) ->
     """
     import simulator
 
-    model = simulator.model_from_dataset(ds)
+    ds, res = _parts(run)
+    model = res.model if res is not None else simulator.model_from_dataset(ds)
     eu, tu = _units(float(model.config["couplings"]["gamma"]))
     g1 = ds["gamma1"].values
     P = ds.sizes["probe"]
@@ -199,7 +214,7 @@ def quicklook_figure(ds: xr.Dataset, exact: bool = True, max_probes: int = 6) ->
         from .compare import exact_signals
 
         try:
-            ref = exact_signals(ds.isel(probe=pick))
+            ref = res.exact_for(pick) if res is not None else exact_signals(ds, model, probes=pick)
         except ValueError as exc:   # exact reference unavailable (hop with M > 8)
             note = f"exact curves not drawn: {exc}"
     g2, g2r = float(ds["gamma2_echo_typical"]), float(ds["gamma2_ramsey_typical"])
@@ -249,9 +264,9 @@ def quicklook_figure(ds: xr.Dataset, exact: bool = True, max_probes: int = 6) ->
     return fig
 
 
-def plot_run(ds: xr.Dataset, path: str | Path, exact: bool = True, max_probes: int = 6) -> Path:
+def plot_run(run: xr.Dataset | Result, path: str | Path, exact: bool = True, max_probes: int = 6) -> Path:
     """Write the quick-look figure of a run (:func:`quicklook_figure`) as PNG; returns its path."""
-    return save_figure(quicklook_figure(ds, exact=exact, max_probes=max_probes), path)
+    return save_figure(quicklook_figure(run, exact=exact, max_probes=max_probes), path)
 
 
 #: swept keys whose values are energies or rates (labelled with the energy unit)
@@ -260,8 +275,6 @@ _ENERGY_KEYS = {"dynamics.gamma1", "dynamics.bath.gamma1", "couplings.gamma", "c
 
 
 def _median_error(values: np.ndarray) -> tuple[float, float]:
-    from .summary import median_with_error
-
     v = values[np.isfinite(values)]
     return median_with_error(v) if v.size else (np.nan, np.nan)
 

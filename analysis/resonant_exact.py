@@ -38,12 +38,17 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from math import comb
 
 import numpy as np
 import scipy.linalg
 import scipy.sparse
 import scipy.sparse.linalg
+from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:
+    import simulator
 
 __all__ = [
     "Cluster",
@@ -128,7 +133,7 @@ class Cluster:
         return self.occ.shape[1]
 
 
-def lorentzian(dE, w: float) -> np.ndarray:
+def lorentzian(dE: ArrayLike, w: float) -> np.ndarray:
     """Acceptance w^2/(dE^2 + w^2) (1 exactly for ``w = inf``)."""
     dE = np.asarray(dE, dtype=float)
     if np.isinf(w):
@@ -137,7 +142,7 @@ def lorentzian(dE, w: float) -> np.ndarray:
     return 1.0 / (1.0 + x * x)
 
 
-def total_energy(occ, eps0, U, nu) -> np.ndarray:
+def total_energy(occ: ArrayLike, eps0: ArrayLike, U: ArrayLike, nu: ArrayLike) -> np.ndarray:
     """E(c) = sum_l eps0_l n_l + sum_{l<j} U_lj (n_l - nu_L)(n_j - nu_J), per row of ``occ``."""
     occ = np.atleast_2d(np.asarray(occ, dtype=float))
     x = occ - nu
@@ -146,7 +151,7 @@ def total_energy(occ, eps0, U, nu) -> np.ndarray:
     return occ @ eps0 + 0.5 * np.einsum("sl,lj,sj->s", x, U, x)
 
 
-def level_energies(occ, eps0, U, nu) -> np.ndarray:
+def level_energies(occ: ArrayLike, eps0: ArrayLike, U: ArrayLike, nu: ArrayLike) -> np.ndarray:
     """eps_l(c) = eps0_l + sum_{j != l} U_lj (n_j - nu_J), shape (S, N)."""
     occ = np.atleast_2d(np.asarray(occ, dtype=float))
     return eps0 + (occ - nu) @ np.asarray(U, dtype=float)
@@ -214,7 +219,8 @@ def _configurations(kind, N, dot, n_particles):
     return occ
 
 
-def cluster_generator(eps0, U, dot, gamma1, w, kind: str = "flip", n_particles=None) -> Cluster:
+def cluster_generator(eps0: ArrayLike, U: ArrayLike, dot: ArrayLike, gamma1: ArrayLike, w: float,
+                      kind: str = "flip", n_particles: int | ArrayLike | None = None) -> Cluster:
     """Joint generator of the resonant dynamics on every configuration of a cluster.
 
     Parameters
@@ -294,7 +300,7 @@ def _check_probe(cluster: Cluster, probe: int) -> int:
     return p
 
 
-def probe_generator(cluster: Cluster, probe: int):
+def probe_generator(cluster: Cluster, probe: int) -> tuple:
     """``(Q_i, h_i)``: the generator with the probe's own transitions turned into loss, and
     the probe shift ``h_i(c) = eps_i(c) - eps0_i``.
 
@@ -315,7 +321,7 @@ def probe_generator(cluster: Cluster, probe: int):
     return Qi, h
 
 
-def cluster_echo_ramsey(cluster: Cluster, probe: int, tau, method: str = "auto"):
+def cluster_echo_ramsey(cluster: Cluster, probe: int, tau: ArrayLike, method: str = "auto") -> tuple:
     """Exact echo and Ramsey signal of one probe level of a cluster.
 
     ``E(tau) = 1^T exp[(Q_i + iH_i) tau/2] exp[(Q_i - iH_i) tau/2] pi`` and
@@ -453,7 +459,7 @@ def _composite_gl(n_panels, w, offset, half_amps, groups, chunk):
     return total
 
 
-def lorentzian_expectation(w: float, offset: float = 0.0, half_amplitudes=None, groups=(),
+def lorentzian_expectation(w: float, offset: float = 0.0, half_amplitudes: ArrayLike | None = None, groups: tuple = (),
                            tol: float = 1e-10, max_nodes: int = 50_000_000) -> float:
     r"""``E[w^2/(X^2 + w^2)]`` for a sum of independent discrete variables.
 
@@ -521,7 +527,7 @@ def lorentzian_expectation(w: float, offset: float = 0.0, half_amplitudes=None, 
         prev = cur
 
 
-def flip_mean_rate(w: float, gamma1: float, eps0: float, U, tol: float = 1e-10) -> float:
+def flip_mean_rate(w: float, gamma1: float, eps0: float, U: ArrayLike, tol: float = 1e-10) -> float:
     """Mean flip rate of a level over uniformly random configurations (flip dynamics).
 
     ``Gamma1 E_c[w^2/(eps_l(c)^2 + w^2)]`` with ``eps_l = eps0 + sum_j U_lj (n_j - 1/2)``,
@@ -569,8 +575,9 @@ def _dot_groups(coef, dots, own_dot, n_of_dot, M_of_dot, own_removed):
     return groups, offset
 
 
-def hop_move_mean_rate(w: float, gamma1: float, eps0_from: float, eps0_to: float, dU, dots, own_dot: int,
-                       n_particles, levels_per_dot, tol: float = 1e-10) -> float:
+def hop_move_mean_rate(w: float, gamma1: float, eps0_from: float, eps0_to: float, dU: ArrayLike, dots: ArrayLike,
+                       own_dot: int, n_particles: int | ArrayLike, levels_per_dot: int,
+                       tol: float = 1e-10) -> float:
     r"""Mean rate of the hop alpha -> beta over the configurations in which it is allowed.
 
     ``Gamma1 E[w^2/(dE^2 + w^2) | n_alpha = 1, n_beta = 0]`` with
@@ -667,7 +674,7 @@ def cluster_mean_rate(cluster: Cluster, level: int, tol: float = 1e-10) -> float
         tol=tol)
 
 
-def model_level_rows(model, levels) -> dict:
+def model_level_rows(model: simulator.Model, levels: ArrayLike) -> dict:
     """Coupling rows of arbitrary levels of a :class:`simulator.Model`.
 
     The model materialises rows for its probes only; :func:`simulator.model.build_rows`
@@ -689,7 +696,7 @@ def model_level_rows(model, levels) -> dict:
     return out
 
 
-def model_mean_rate(model, level: int, w: float, tol: float = 1e-10) -> float:
+def model_mean_rate(model: simulator.Model, level: int, w: float, tol: float = 1e-10) -> float:
     """Exact mean own-transition rate of one level of a lattice model at resonance width ``w``.
 
     What a measured ``gamma1`` of the level estimates: transitions of the level

@@ -46,9 +46,10 @@ from __future__ import annotations
 from math import comb
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.signal import fftconvolve
 
-from .exact import hop_configurations
+from .exact.fock import hop_configurations
 
 #: configurations of one hop dot that are enumerated (C(M, n) above this is refused)
 MAX_DOT_CONFIGS = 2 ** 18
@@ -146,7 +147,7 @@ def _contribution_rates(couplings: dict, kind: str, M: int, n_part: int | None):
     return mult * g1, var
 
 
-def shift_autocorrelation(t, couplings: dict, kind: str, M: int, n_part: int | None = None) -> np.ndarray:
+def shift_autocorrelation(t: ArrayLike, couplings: dict, kind: str, M: int, n_part: int | None = None) -> np.ndarray:
     """Exact <X(t) X(0)> = sum_J Var X_J exp(-lambda_J |t|), lambda = 2 Gamma1 (flip)
     or M Gamma1 (hop); needs ``gamma1`` in ``couplings``."""
     rate, var = _contribution_rates(couplings, kind, M, n_part)
@@ -199,7 +200,7 @@ def _groups(parts, limit: int):
     return groups
 
 
-def stationary_bins(couplings: dict, kind: str, M: int, n_part: int | None, edges,
+def stationary_bins(couplings: dict, kind: str, M: int, n_part: int | None, edges: ArrayLike,
                     exact_atoms: int = MAX_EXACT_ATOMS, grid: int = GRID_CELLS) -> tuple[np.ndarray, np.ndarray]:
     """Probability that X = eps_i - eps0_i falls in each bin, and a rigorous bound on its error.
 
@@ -310,7 +311,7 @@ def default_edges(couplings: dict, kind: str, M: int, n_part: int | None = None,
 
 
 def stationary_distribution(couplings: dict, kind: str, M: int, n_part: int | None = None,
-                            bins=40) -> tuple[np.ndarray, np.ndarray]:
+                            bins: int | ArrayLike = 40) -> tuple[np.ndarray, np.ndarray]:
     """Exact stationary distribution of eps_i - eps0_i, binned.
 
     Parameters

@@ -6,23 +6,30 @@ import xarray as xr
 
 import simulator
 
-from .compare import exact_signals, zscores
+from .estimates import median_with_error
 from .meanfield.predictions import gamma2_eq12_config
+from .result import Result, as_result
 
 
-def median_with_error(x: np.ndarray, n_boot: int = 400, seed: int = 0) -> tuple[float, float]:
-    """Median over finite entries and its bootstrap standard error (fixed seed)."""
-    x = np.asarray(x, dtype=float)
-    x = x[np.isfinite(x)]
-    if x.size == 0:
-        return np.nan, np.nan
-    rng = np.random.default_rng(seed)
-    boots = np.median(rng.choice(x, size=(n_boot, x.size), replace=True), axis=1)
-    return float(np.median(x)), float(boots.std(ddof=1)) if x.size > 1 else np.nan
+def summarize(run: xr.Dataset | Result, exact: bool = True) -> str:
+    """The table ``dotkmc analyze`` prints for one run.
 
+    Parameters
+    ----------
+    run : a run result, or its :class:`~analysis.result.Result` (whose model and
+        exact references are then reused).
+    exact : compare with the exact product (docs/exact.md; flip, or hop with
+        M <= 8): typical Gamma2 of the exact echo and z-scores of every point.
 
-def summarize(ds: xr.Dataset, exact: bool = True) -> str:
-    model = simulator.model_from_dataset(ds)
+    Returns
+    -------
+    str
+        Lines: the model, the typical echo and Ramsey linewidths with bootstrap
+        errors (docs/model.md), the Eq. 12 estimate n_tr Gamma1 log^d(gamma/(n_tr
+        Gamma1)) and, with ``exact``, the exact comparison.
+    """
+    res = as_result(run)
+    ds, model = res.ds, res.model
     tau = ds["tau"].values
     lines = []
     g1 = ds["gamma1"].values
@@ -38,14 +45,13 @@ def summarize(ds: xr.Dataset, exact: bool = True) -> str:
     g1_typ = float(np.median(g1[ds["probe_dot"].values]))
     lines.append(f"{'Eq. 12 estimate n_tr G1 log^d(gamma/(n_tr G1))':44s} "
                  f"{float(gamma2_eq12_config(g1_typ, model.n_tr, model.config['couplings']['gamma'], model.d)):12.5g}")
-    if exact and (model.kind == "flip" or model.M <= 8):
-        ref = exact_signals(ds, model)
-        g2x = simulator.crossing_rate(tau, ref["echo"])
-        lines.append(f"{'typical Gamma2, exact product':44s} {np.nanmedian(g2x):12.5g}")
+    if exact and res.has_exact:
+        ref = res.exact
+        lines.append(f"{'typical Gamma2, exact product':44s} {np.nanmedian(res.gamma2_exact):12.5g}")
         lines.append(f"{'Gamma2 of the averaged exact echo':44s} "
                      f"{float(simulator.crossing_rate(tau, np.nanmean(ref['echo'], axis=0))):12.5g}")
         for name in ("echo", "ramsey"):
-            z = zscores(ds, ref, name)
+            z = res.zscores(name)
             zf = z[np.isfinite(z)]
             if zf.size:
                 lines.append(f"{name:6s} vs exact: {zf.size} points, mean z^2 = {np.mean(zf**2):.3f}, "

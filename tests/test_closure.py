@@ -1,4 +1,4 @@
-"""The self-consistent loop (SPEC §7) with a known Gamma2(Gamma1) and with the simulator."""
+"""The self-consistent loop (docs/selfconsistent.md) with a known Gamma2(Gamma1) and with the simulator."""
 from __future__ import annotations
 
 import math
@@ -260,7 +260,7 @@ def test_bath_chain_study_over_samples(tmp_path):
     one loop per sample in its own folder, each at its own fixed point of
     Gamma1 = (gamma/delta) Gamma2 with the bath held, and the compared profile is
     their geometric mean with the standard error of the mean log."""
-    from analysis import closure_study as cs
+    from analysis.studies import closure_study as cs
 
     L = 12
     x = np.arange(L)
@@ -298,8 +298,7 @@ def test_bath_chain_study_over_samples(tmp_path):
 def test_rule_sum_chain_is_self_consistent():
     """The rule-sum chain on a real sample's couplings returns a profile that the
     rule sum maps onto itself through Eq. 17, with the bath dot held."""
-    from analysis import closure_study as cs
-    from analysis.closure import gamma1_from_gamma2
+    from analysis.closure import gamma1_from_gamma2, rule_sum_chain, rule_sum_profile
 
     c = S.load_config({"lattice": {"d": 1, "L": 12, "levels": 2, "boundary": "open"},
                        "couplings": {"cutoff": 8.0},
@@ -307,10 +306,10 @@ def test_rule_sum_chain_is_self_consistent():
                        "selfconsistent": {"mode": "profile", "delta_m": 50.0, "Xi": 0.5, "K": 4.0}})
     start = np.full(12, 1e-5)
     start[0] = 1e-3
-    g2 = cs.rule_sum_chain(c, start)
+    g2 = rule_sum_chain(c, start)
     g1 = gamma1_from_gamma2(g2, c)
     g1[0] = 1e-3
-    np.testing.assert_allclose(cs.rule_sum_profile(c, g1)[1:], g2[1:], rtol=1e-5)
+    np.testing.assert_allclose(rule_sum_profile(c, g1)[1:], g2[1:], rtol=1e-5)
     assert g2[-1] < 0.3 * g2[1]             # falls off away from the bath (not monotone: random couplings)
 
 
@@ -361,11 +360,11 @@ realizations = 2
 def test_iterate_past_convergence_continues_the_same_update(tmp_path):
     """Continuing a converged loop with the same stand-in reproduces what the loop
     would have done next: with a deterministic map the iterates stay at the fixed point."""
-    from analysis import closure_study as cs
+    from analysis.closure import iterate_past_convergence
 
     c = cfg(delta_m=20.0, Xi=0.5, K=4.0, damping=0.5)
     hist = run_loop(c, tmp_path, measure=known)
-    more = cs.iterate_past_convergence(c, hist, iterations=5, measure=known)
+    more = iterate_past_convergence(c, hist, iterations=5, measure=known)
     assert more.shape == (5, 8)
     exact = GAMMA / N_TR * math.exp(-20.0 / (GAMMA * N_TR))
     np.testing.assert_allclose(np.exp(more), exact, rtol=5e-4)

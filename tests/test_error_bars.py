@@ -25,8 +25,9 @@ import pytest
 from scipy import stats
 
 import simulator as S
-from analysis.compare import exact_signals, zscores
-from analysis.summary import median_with_error
+from analysis.compare import exact_signals
+from analysis.estimates import zscores
+from analysis.estimates import median_with_error
 from simulator.estimators import SurvivalLaw, survival_count_variance
 from simulator.schedule import MIN_WINDOWS_PER_TAU
 

@@ -29,7 +29,8 @@ import pytest
 from scipy import stats
 
 import simulator as S
-from analysis.compare import exact_signals, zscores
+from analysis.compare import exact_signals
+from analysis.estimates import zscores
 from simulator.model import gamma2_estimate
 
 B = 32

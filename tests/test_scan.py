@@ -2,7 +2,7 @@
 import numpy as np
 
 import simulator as S
-from analysis.scan import fit_log_exponent, format_table, table_rows
+from analysis.studies.scan import fit_log_exponent, format_table, table_rows
 from simulator.sweep import run_sweep
 
 SWEEP = {"lattice": {"d": 1, "L": 24, "levels": 2},

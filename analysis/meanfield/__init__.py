@@ -13,7 +13,7 @@ dot             Sec. IV B-D: Eqs. (10)-(17), Fig. 6's Gamma_n.
 selfconsistent  Sec. IV E: solver of Eq. (12) + (15)/(16)/(17), Eqs. (18)-(24).
 appendix_a      Eqs. (A1)-(A5).
 chain           Appendix B inhomogeneous chain.
-predictions     SPEC 6.2 per-configuration predictions.
+predictions     per-configuration predictions (docs/meanfield.md).
 figures         Figs. 4-9.
 cli             ``dotkmc meanfield`` sub-command.
 """
@@ -49,6 +49,6 @@ __all__ = [
     # Appendix B
     "coupling_profile", "rule_f", "ChainResult", "solve_chain", "chain_is_metallic", "critical_coupling",
     "fit_power_law", "bulk_gamma2",
-    # SPEC 6.2
+    # per-configuration predictions (docs/meanfield.md)
     "transition_count", "gamma2_eq12_config", "gamma2_rule_sum",
 ]

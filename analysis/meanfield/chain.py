@@ -6,7 +6,7 @@ Dots sit at integer positions x.  The coupling between dots a distance r
 apart is ``U(r) = gamma exp(-r/xi)`` (the paper's ``gamma exp(-|I-J|)`` is
 ``xi = 1``), with ``U(0) = gamma`` for the dot's own other transitions.
 
-* Linewidth (rule sum, SPEC 6.2 interpolation):
+* Linewidth (rule sum, the interpolation of docs/meanfield.md, "Appendix B chain"):
 
   .. math:: \\Gamma_2(i) = n_{tr}\\sum_j f(U(|x_i-x_j|);\\Gamma_1(j),\\Gamma_2(i)),\\qquad
             f(U;\\Gamma_1,\\Gamma_2)=\\Gamma_1\\frac{U^2}{U^2+\\Gamma_1^2}\\frac{U^2}{U^2+\\Gamma_2^2}
@@ -84,7 +84,7 @@ def coupling_profile(r, gamma=1.0, xi=1.0):
 
 
 def rule_f(U, gamma1, gamma2):
-    r"""Smooth interpolation of Appendix B's three rules (SPEC 6.2).
+    r"""Smooth interpolation of Appendix B's three rules (docs/meanfield.md).
 
     .. math:: f(U;\Gamma_1,\Gamma_2) = \Gamma_1\,\frac{U^2}{U^2+\Gamma_1^2}\,\frac{U^2}{U^2+\Gamma_2^2}
 

@@ -1,4 +1,4 @@
-"""Per-configuration mean-field predictions of Gamma_2 (SPEC section 6.2).
+"""Per-configuration mean-field predictions of Gamma_2 (docs/meanfield.md, "Per-configuration predictions").
 
 These take the *actual* parameters of a simulated configuration (the real
 transition count per dot, the couplings a probe actually saw, the rates of
@@ -110,7 +110,7 @@ def gamma2_eq12_config(gamma1, n_tr, gamma, d, small_log="clamp"):
 
 
 def gamma2_rule_sum(U, gamma1, gamma1_self, rtol=1e-12, max_iter=200):
-    r"""Appendix-B rule sum solved self-consistently per probe (SPEC 6.2).
+    r"""Appendix-B rule sum solved self-consistently per probe (docs/meanfield.md).
 
     .. math:: \Gamma_2(i) = \Gamma_1^{self}(i) + \sum_j f(|U_{ij}|;\Gamma_1(j),\Gamma_2(i)),\quad
               f(U;\Gamma_1,\Gamma_2)=\Gamma_1\frac{U^2}{U^2+\Gamma_1^2}\frac{U^2}{U^2+\Gamma_2^2}

@@ -1,14 +1,14 @@
-"""Gamma2 from Gamma1 over a sweep: measured vs exact vs mean field (issue 4).
+"""Study: Gamma2 from Gamma1 over a sweep, measured vs exact vs mean field (docs/results.md).
 
 For each parameter point of a sweep (all swept keys except ``realization``):
 
 * measured: the typical linewidth, the median over all probes of all
   realizations of the per-probe echo Gamma2 (censored values made explicit, see
-  :func:`analysis.closure.censored_gamma2`), with a bootstrap error;
-* exact: the same median of the per-probe Gamma2 of the exact product (SPEC §5),
-  for the same couplings and rates (flip; hop with M <= 8);
+  :func:`analysis.estimates.censored_gamma2`), with a bootstrap error;
+* exact: the same median of the per-probe Gamma2 of the exact product
+  (docs/exact.md), for the same couplings and rates (flip; hop with M <= 8);
 * rule sum: the same median of the Appendix-B rule sum solved per probe with the
-  couplings it saw (SPEC §6.2; :func:`analysis.meanfield.predictions.gamma2_rule_sum`);
+  couplings it saw (docs/meanfield.md; :func:`analysis.estimates.rule_sum_per_probe`);
 * Eq. 12: n_tr Gamma1 log^d[gamma/(n_tr Gamma1)] with the real transition count.
 
 For hop dynamics the rate of a neighbouring *level* in the rule sum is its mean
@@ -17,84 +17,49 @@ probe's own term the same.
 """
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-import simulator
-from simulator.sweep import member_dataset
+from ..bath import distance_from_bath
+from ..estimates import median_with_error
+from ..exact.telegraph import flip_frequency_autocorrelation
+from ..meanfield.predictions import gamma2_eq12_config
+from ..plots import plot_run, save_figure
+from ..result import Result, as_result
+from ..sweeps import is_sweep, parameter_points
 
-from .plots import save_figure
-from .closure import censored_gamma2
-from .compare import exact_signals
-from .meanfield.predictions import gamma2_eq12_config, gamma2_rule_sum
-from .summary import median_with_error
+__all__ = ["is_sweep", "parameter_points", "sweep_points", "point_row", "table_rows", "format_table",
+           "fit_log_exponent", "plot_scaling", "plot_distributions", "frequency_autocorrelation",
+           "plot_trajectory", "report", "bath_profile", "plot_bath_profile"]
 
-
-def is_sweep(ds: xr.Dataset) -> bool:
-    return "sweep_dims" in ds.attrs
-
-
-def _plain(v):
-    return v.item() if hasattr(v, "item") else v
+#: (params, member results) of every parameter point of a sweep
+Points = list[tuple[dict, list[Result]]]
 
 
-def parameter_points(ds: xr.Dataset):
-    """Yield (params dict, list of member run datasets over realizations)."""
-    dims = ds.attrs["sweep_dims"].split()
-    pdims = [d for d in dims if d != "realization"]
-    nreal = ds.sizes.get("realization", 1)
-    for idx in itertools.product(*(range(ds.sizes[d]) for d in pdims)):
-        params = {d.replace("__", "."): _plain(ds[d].values[i]) for d, i in zip(pdims, idx)}
-        members = []
-        for r in range(nreal):
-            full = dict(zip(pdims, idx))
-            if "realization" in dims:
-                full["realization"] = r
-            try:
-                members.append(member_dataset(ds, full))
-            except ValueError:  # failed member
-                continue
-        yield params, members
+def sweep_points(ds: xr.Dataset) -> Points:
+    """Every parameter point of a sweep with its members wrapped as
+    :class:`~analysis.result.Result` (each member's model is built at most once)."""
+    return [(params, [Result(m) for m in members]) for params, members in parameter_points(ds)]
 
 
-def level_rates(model: simulator.Model) -> np.ndarray:
-    """Mean switching rate of a level on each dot: Gamma1 (flip), 2n(M-n)Gamma1/M (hop)."""
-    if model.kind == "flip":
-        return model.gamma1
-    n, M = model.n_particles, model.M
-    return 2.0 * n * (M - n) * model.gamma1 / M
 
 
-def rule_sum_per_probe(model: simulator.Model) -> np.ndarray:
-    rows = model.coupling_rows()
-    rates = level_rates(model)
-    P = model.probes.size
-    width = int(np.diff(rows.ptr).max()) if P else 0
-    U = np.full((P, width), np.nan)
-    g = np.full((P, width), np.nan)
-    for p in range(P):
-        s = slice(rows.ptr[p], rows.ptr[p + 1])
-        k = rows.ptr[p + 1] - rows.ptr[p]
-        U[p, :k] = rows.U[s]
-        g[p, :k] = rates[rows.dot[s]]
-    return gamma2_rule_sum(U, g, rates[model.probe_dot])
-
-
-def point_row(params: dict, members: list[xr.Dataset], exact: bool = True, rule: bool = True) -> dict:
+def point_row(params: dict, members: list[xr.Dataset | Result], exact: bool = True, rule: bool = True) -> dict:
+    """One row of the scan table: measured, exact, rule-sum and Eq. 12 linewidths
+    at one parameter point (the module docstring defines them)."""
     meas, ex, rs, g1s = [], [], [], []
     model = None
+    members = [as_result(m) for m in members]
     for m in members:
-        model = simulator.model_from_dataset(m)
-        meas.append(censored_gamma2(m))
+        model = m.model
+        meas.append(m.gamma2_censored)
         g1s.append(model.gamma1[model.probe_dot])
-        if exact and (model.kind == "flip" or model.M <= 8):
-            ref = exact_signals(m, model)
-            ex.append(simulator.crossing_rate(m["tau"].values, ref["echo"]))
+        if exact and m.has_exact:
+            ex.append(m.gamma2_exact)
         if rule:
-            rs.append(rule_sum_per_probe(model))
+            rs.append(m.rule_sum)
     row = dict(params)
     if model is None:
         return row | {"failed": True}
@@ -103,18 +68,22 @@ def point_row(params: dict, members: list[xr.Dataset], exact: bool = True, rule:
     gamma = model.config["couplings"]["gamma"]
     row.update(kind=model.kind, d=model.d, M=model.M, n_tr=model.n_tr, gamma1=g1, gamma=gamma,
                measured=med, measured_err=err, realizations=len(members),
-               probes=int(sum(m.sizes["probe"] for m in members)),
+               probes=int(sum(m.ds.sizes["probe"] for m in members)),
                eq12=float(gamma2_eq12_config(g1, model.n_tr, gamma, model.d)))
     row["exact"] = float(np.nanmedian(np.concatenate(ex))) if ex else np.nan
     row["rule_sum"] = float(np.median(np.concatenate(rs))) if rs else np.nan
     return row
 
 
-def table_rows(ds: xr.Dataset, exact: bool = True, rule: bool = True) -> list[dict]:
-    return [point_row(p, ms, exact, rule) for p, ms in parameter_points(ds)]
+def table_rows(ds: xr.Dataset, exact: bool = True, rule: bool = True, points: Points | None = None) -> list[dict]:
+    """:func:`point_row` for every parameter point of a sweep (``points``: its
+    :func:`sweep_points`, if already made)."""
+    points = sweep_points(ds) if points is None else points
+    return [point_row(p, ms, exact, rule) for p, ms in points]
 
 
 def format_table(rows: list[dict]) -> str:
+    """The scan table as text, one line per parameter point."""
     keys = [k for k in rows[0] if k not in ("kind", "d", "M", "n_tr", "gamma1", "gamma", "measured",
                                               "measured_err", "realizations", "probes", "eq12", "exact",
                                               "rule_sum", "failed")] if rows else []
@@ -134,7 +103,7 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def fit_log_exponent(rows: list[dict], min_log: float = 2.0) -> dict:
+def fit_log_exponent(rows: list[dict], min_log: float = 2.0) -> dict[tuple[str, int], tuple[float, float, int]]:
     """Fit Gamma2/(n_tr Gamma1) = c * ell^p, ell = log(gamma/(n_tr Gamma1)), per (kind, d):
     least squares in log-log over points with ell >= min_log, weighted by the
     measured relative errors; returns {(kind, d): (p, p_err, n_points)}."""
@@ -200,7 +169,7 @@ def plot_scaling(rows: list[dict], path: str | Path) -> Path:
     return save_figure(fig, path)
 
 
-def plot_distributions(ds: xr.Dataset, path: str | Path, max_curves: int = 6) -> Path:
+def plot_distributions(ds: xr.Dataset, path: str | Path, max_curves: int = 6, points: Points | None = None) -> Path:
     """Distribution of per-probe Gamma2 / typical Gamma2 for one dynamics (the first
     point's kind and M) at up to ``max_curves`` values of the other swept keys."""
     import matplotlib
@@ -209,7 +178,7 @@ def plot_distributions(ds: xr.Dataset, path: str | Path, max_curves: int = 6) ->
     import matplotlib.pyplot as plt
 
     path = Path(path)
-    points = [(p, ms) for p, ms in parameter_points(ds) if ms]
+    points = [(p, ms) for p, ms in (sweep_points(ds) if points is None else points) if ms]
     if points:
         first = points[0][0]
         fixed = {k: v for k, v in first.items() if isinstance(v, str) or k == "lattice.levels"}
@@ -217,7 +186,7 @@ def plot_distributions(ds: xr.Dataset, path: str | Path, max_curves: int = 6) ->
         points = [points[i] for i in np.unique(np.linspace(0, len(points) - 1, min(max_curves, len(points))).astype(int))]
     data = []
     for params, members in points:
-        g = np.concatenate([censored_gamma2(m) for m in members])
+        g = np.concatenate([m.gamma2_censored for m in members])
         g = g[np.isfinite(g) & (g > 0)]
         if g.size >= 5:
             label = ", ".join(f"{k.split('.')[-1]}={v:.0e}" if isinstance(v, float) else f"{k.split('.')[-1]}={v}"
@@ -243,7 +212,7 @@ def frequency_autocorrelation(energy: np.ndarray, dt: float, max_lag: int) -> np
     return np.array([np.mean(x[: n - k] * x[k:]) for k in range(max_lag)])
 
 
-def plot_trajectory(run: xr.Dataset, path: str | Path) -> Path:
+def plot_trajectory(run: xr.Dataset | Result, path: str | Path) -> Path:
     """An energy trajectory and its frequency autocorrelation against the exact
     form (flip: sum_j (U_j/2)^2 exp(-2 Gamma1_j t))."""
     import matplotlib
@@ -251,8 +220,8 @@ def plot_trajectory(run: xr.Dataset, path: str | Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .exact import flip_frequency_autocorrelation
-
+    res = as_result(run)
+    run = res.ds
     path = Path(path)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     t = run["time"].values
@@ -266,7 +235,7 @@ def plot_trajectory(run: xr.Dataset, path: str | Path) -> Path:
     c = frequency_autocorrelation(e, dt, lag)
     tl = np.arange(lag) * dt
     axes[1].plot(tl, c, "o", ms=3, label="measured (one trajectory)")
-    model = simulator.model_from_dataset(run)
+    model = res.model
     if model.kind == "flip":
         p = int(run["traj_probe_index"].values[0])
         row = model.probe_couplings(p)
@@ -277,25 +246,39 @@ def plot_trajectory(run: xr.Dataset, path: str | Path) -> Path:
     return save_figure(fig, path)
 
 
-def report(paths: list[str | Path], figures: str | Path | None = None, exact: bool = True) -> str:
-    """Table (and figures) for one or more sweep results (e.g. the 1D, 2D, 3D scans)."""
-    from .plots import plot_run
+def report(paths: list[str | Path], figures: str | Path | None = None, exact: bool = True,
+           datasets: list[xr.Dataset] | None = None) -> str:
+    """Table (and figures) for one or more sweep results (e.g. the 1D, 2D, 3D scans).
 
+    Parameters
+    ----------
+    paths : the sweep results (their names head the tables and the figures).
+    figures : folder for the figures (none without it).
+    exact : include the exact product (docs/exact.md).
+    datasets : the sweeps already loaded (else loaded from ``paths``).
+
+    Returns
+    -------
+    str
+        Per sweep its table and figure paths, then the fits of Gamma2/(n_tr Gamma1)
+        ~ ell^p (Eq. 12 predicts p = d) and the scaling figure.
+    """
     all_rows, out = [], []
-    for path in paths:
-        ds = xr.load_dataset(path)
-        rows = table_rows(ds, exact=exact)
+    for i, path in enumerate(paths):
+        ds = xr.load_dataset(path) if datasets is None else datasets[i]
+        points = sweep_points(ds)
+        rows = table_rows(ds, exact=exact, points=points)
         all_rows += rows
         out.append(f"== {path}")
         out.append(format_table(rows))
         if figures:
             fig = Path(figures)
             stem = Path(path).stem
-            out.append(f"figure: {plot_distributions(ds, fig / f'{stem}_gamma2_distribution.png')}")
-            first = next((ms[0] for _, ms in parameter_points(ds) if ms), None)
+            out.append(f"figure: {plot_distributions(ds, fig / f'{stem}_gamma2_distribution.png', points=points)}")
+            first = next((ms[0] for _, ms in points if ms), None)
             if first is not None:
                 out.append(f"figure: {plot_run(first, fig / f'{stem}_echo.png', exact=exact)}")
-                if first.sizes.get("traj_probe", 0):
+                if first.ds.sizes.get("traj_probe", 0):
                     out.append(f"figure: {plot_trajectory(first, fig / f'{stem}_trajectory.png')}")
     for min_log in (2.0, 5.0):
         fits = fit_log_exponent(all_rows, min_log=min_log)
@@ -307,32 +290,34 @@ def report(paths: list[str | Path], figures: str | Path | None = None, exact: bo
     return "\n".join(out)
 
 
-def bath_profile(run: xr.Dataset) -> dict:
-    """Per-dot Gamma2 against distance from the bath face (first axis), measured,
-    exact (SPEC §5) and Appendix-B rule sum, each averaged over the dot's probes."""
-    model = simulator.model_from_dataset(run)
+def bath_profile(run: xr.Dataset | Result) -> dict[str, np.ndarray]:
+    """Per-dot Gamma2 against position along the first axis (the bath's), measured,
+    exact (docs/exact.md) and Appendix-B rule sum (docs/meanfield.md), each
+    averaged over the dot's probes."""
+    res = as_result(run)
+    run = res.ds
     x = run["probe_position"].values[:, 0]
-    g_meas = censored_gamma2(run)
-    ref = exact_signals(run, model)
-    g_ex = simulator.crossing_rate(run["tau"].values, ref["echo"])
-    g_rs = rule_sum_per_probe(model)
+    g_meas = res.gamma2_censored
+    g_ex = res.gamma2_exact
+    g_rs = res.rule_sum
     xs = np.unique(x)
     mean = lambda g: np.array([np.nanmean(np.where(g[x == v] > 0, g[x == v], np.nan)) for v in xs])  # noqa: E731
     err = np.array([np.sqrt(np.nansum(run["gamma2_echo_stderr"].values[x == v] ** 2)) / np.sum(x == v) for v in xs])
     return {"x": xs, "measured": mean(g_meas), "measured_err": err, "exact": mean(g_ex), "rule_sum": mean(g_rs)}
 
 
-def plot_bath_profile(run: xr.Dataset, path: str | Path) -> Path:
+def plot_bath_profile(run: xr.Dataset | Result, path: str | Path) -> Path:
+    """Figure of :func:`bath_profile` against the distance from the bath
+    (:func:`analysis.bath.distance_from_bath`, from the configuration), semilog and log-log."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    res = as_result(run)
     path = Path(path)
-    prof = bath_profile(run)
-    g1 = run["gamma1"].values
-    width = int(np.sum(g1 != np.median(g1)))   # bath dots (a minority with another rate)
-    dist = prof["x"] - (width - 1)
+    prof = bath_profile(res)
+    dist = distance_from_bath(res.config, prof["x"])
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, logx in ((axes[0], False), (axes[1], True)):
         sel = dist > 0 if logx else np.ones_like(dist, bool)

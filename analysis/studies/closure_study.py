@@ -1,9 +1,15 @@
-"""Studies built on the self-consistent loop (issue 5): fixed points over a sweep,
-and the critical coupling of finite chains against the 1/L law (paper Fig. 7)."""
+"""Studies built on the self-consistent loop (docs/selfconsistent.md): fixed points
+over a sweep, the critical coupling of finite chains against the 1/L law (paper
+Fig. 7), and the self-consistent profile of a chain with a bath at one end.
+
+The loop itself and its library functions (update, growth factor, rule-sum
+profile and chain) are in :mod:`analysis.closure`."""
 from __future__ import annotations
 
 import math
 from pathlib import Path
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import xarray as xr
@@ -12,14 +18,18 @@ from simulator import build_model
 from simulator.config import Config
 from simulator.sweep import expand
 
-from .plots import save_figure
-from .scan import rule_sum_per_probe
-from .closure import fixed_mask, growth_factor, law, run_loop, simulate_gamma2, update
-from .meanfield.chain import critical_coupling, fit_power_law, solve_chain
-from .meanfield.selfconsistent import gamma2_eq19_corrected, gamma2_eq19_printed, solve_selfconsistent
+from ..closure import growth_factor, law, rule_sum_chain, rule_sum_profile, run_loop
+from ..meanfield.chain import critical_coupling, fit_power_law, solve_chain
+from ..meanfield.selfconsistent import gamma2_eq19_corrected, gamma2_eq19_printed, solve_selfconsistent
+from ..plots import save_figure
+
+if TYPE_CHECKING:
+    from simulator.sweep import Member
+
+Log = Callable[[str], None]
 
 
-def member_label(member, members=()) -> str:
+def member_label(member: Member, members: Sequence[Member] = ()) -> str:
     """Folder name of a member's loop: its swept values, plus the realization when
     the sweep has several."""
     parts = [f"{k.split('.')[-1]}={v}" for k, v in member.values.items()]
@@ -28,18 +38,19 @@ def member_label(member, members=()) -> str:
     return "_".join(parts) or "base"
 
 
-def fixed_point_study(config: Config, outdir: str | Path, log=None) -> list[dict]:
+def fixed_point_study(config: Config, outdir: str | Path, log: Log | None = None,
+                      measure: Callable | None = None) -> list[dict]:
     """One loop per [sweep] member (e.g. a list of selfconsistent.Xi, or of
     selfconsistent.gamma1_init to start above and below); each row: parameters,
     status, iterations, the simulated fixed point (median over dots), and the
     homogeneous mean-field solutions of Eq. (12) + Eq. (16)/(17) with the real
-    transition count (stable roots)."""
+    transition count (stable roots). ``measure`` as in :func:`analysis.closure.run_loop`."""
     outdir = Path(outdir)
     rows = []
     members = expand(config)
     for member in members:
         c = member.config
-        hist = run_loop(c, outdir / member_label(member, members), log=log)
+        hist = run_loop(c, outdir / member_label(member, members), measure=measure, log=log)
         sc = c["selfconsistent"]
         g1 = float(np.median(hist["gamma1_next"].values[-1]))
         g2 = float(np.median(hist["gamma2"].values[-1]))
@@ -73,7 +84,7 @@ def fixed_point_study(config: Config, outdir: str | Path, log=None) -> list[dict
     return rows
 
 
-def critical_study(config: Config, iterations: int = 24, log=None) -> list[dict]:
+def critical_study(config: Config, iterations: int = 24, log: Log | None = None) -> list[dict]:
     """For each [sweep] member (typically a list of lattice.L with pin = 'ends'),
     the growth factor rho of the linearised loop and the critical gamma/delta_m =
     1/rho, beside the Appendix-B mean-field chain's critical coupling for the same
@@ -103,6 +114,8 @@ def critical_study(config: Config, iterations: int = 24, log=None) -> list[dict]
 
 
 def fit_critical(rows: list[dict]) -> dict:
+    """Power-law fits ``critical ~ L^p`` of the simulated and the mean-field critical
+    couplings over the free dots (three points at least; :func:`analysis.meanfield.chain.fit_power_law`)."""
     L = np.array([r["free_dots"] for r in rows], float)
     out = {}
     for key in ("critical", "mf_critical"):
@@ -115,6 +128,7 @@ def fit_critical(rows: list[dict]) -> dict:
 
 
 def plot_critical(rows: list[dict], path: str | Path) -> Path:
+    """Critical gamma/delta_m against the free dots: simulation, mean-field chain and 1/L."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -137,6 +151,8 @@ def plot_critical(rows: list[dict], path: str | Path) -> Path:
 
 
 def plot_fixed_points(rows: list[dict], path: str | Path) -> Path:
+    """The loops of :func:`fixed_point_study` against iteration, and their fixed
+    points against Xi log K beside the mean-field solutions (Eqs. 12, 15-17, 19)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -164,8 +180,8 @@ def plot_fixed_points(rows: list[dict], path: str | Path) -> Path:
     return save_figure(fig, path)
 
 
-def bath_chain_study(config: Config, outdir: str | Path, log=None,
-                     measure=None) -> tuple[list[xr.Dataset], list[Path], dict]:
+def bath_chain_study(config: Config, outdir: str | Path, log: Log | None = None,
+                     measure: Callable | None = None) -> tuple[list[xr.Dataset], list[Path], dict]:
     """One self-consistent loop per sample ([sweep] realizations; each its own
     couplings), then :func:`bath_chain_comparison` of the final profiles.
     Returns the histories, their folders and the comparison (``measure`` as in
@@ -182,54 +198,8 @@ def bath_chain_study(config: Config, outdir: str | Path, log=None,
     return hists, dirs, bath_chain_comparison(hists, config, configs)
 
 
-def iterate_past_convergence(config: Config, hist: xr.Dataset, iterations: int = 16, measure=None) -> np.ndarray:
-    """Continue a finished loop for ``iterations`` more iterations (same update,
-    the iteration numbers after the history's; nothing is written) and return
-    their log Gamma1 profiles, shape (iterations, dot). The honest check of a
-    stochastic loop's convergence: a profile at its fixed point only scatters
-    around it, one still approaching keeps moving one way."""
-    measure = measure or (lambda c, g, k: simulate_gamma2(c, g, k))
-    fixed, _ = fixed_mask(config)
-    g = hist["gamma1_next"].values[-1].copy()
-    out = []
-    for k in range(hist.sizes["iteration"], hist.sizes["iteration"] + iterations):
-        _, g = update(g, measure(config, g, k).gamma2, config, fixed)
-        with np.errstate(divide="ignore"):
-            out.append(np.log(g))
-    return np.array(out)
-
-
-def rule_sum_profile(config: Config, gamma1: np.ndarray) -> np.ndarray:
-    """Per-dot Appendix-B rule sum (SPEC §6.2) at the rate profile ``gamma1`` with
-    the couplings the sample's levels actually have (mean over a dot's levels):
-    mean field's Gamma2 <- Gamma1 map evaluated where the simulation measured."""
-    model = build_model(config.with_values({"run.probes": "all"}), gamma1=np.asarray(gamma1, float))
-    g = rule_sum_per_probe(model)
-    n = gamma1.size
-    return np.bincount(model.probe_dot, weights=g, minlength=n) / np.maximum(np.bincount(model.probe_dot, minlength=n), 1)
-
-
-def rule_sum_chain(config: Config, gamma1: np.ndarray, damping: float = 0.7, tol: float = 1e-7,
-                   max_iter: int = 2000) -> np.ndarray:
-    """Self-consistent Gamma2 profile of the mean-field loop on this sample: the
-    rule sum with the sample's own couplings (:func:`rule_sum_profile`) closed
-    with Eq. (16)/(17) as the simulated loop is, bath and pinned dots held,
-    started from ``gamma1``. Between the Appendix-B chain (typical couplings
-    gamma e^-r) and the simulation (exact dynamics) it separates the two
-    approximations of mean field: typical couplings, and the rule sum itself."""
-    fixed, _ = fixed_mask(config)
-    g = np.asarray(gamma1, float).copy()
-    for _ in range(max_iter):
-        _, new = update(g, rule_sum_profile(config, g), config, fixed, damping)
-        pos = (new > 0) & (g > 0)
-        step = np.abs(np.log(new[pos] / g[pos])).max() if pos.any() else 0.0
-        g = new
-        if step < tol:
-            break
-    return rule_sum_profile(config, g)
-
-
-def bath_chain_comparison(hists, config: Config, sample_configs=None) -> dict:
+def bath_chain_comparison(hists: xr.Dataset | list[xr.Dataset], config: Config,
+                          sample_configs: list[Config] | None = None) -> dict:
     """Final self-consistent profile of a chain with a bath at its left end against
     the Appendix-B mean-field chain with the same L, gamma/delta_m, bath rate and
     n_tr (analysis.meanfield.chain.solve_chain, boundary='bath').
@@ -281,6 +251,8 @@ def bath_chain_comparison(hists, config: Config, sample_configs=None) -> dict:
 
 
 def plot_bath_chain(cmp: dict, path: str | Path) -> Path:
+    """Figure of :func:`bath_chain_comparison`: simulated and mean-field profiles
+    against the distance from the bath, semilog and log-log."""
     import matplotlib
 
     matplotlib.use("Agg")
