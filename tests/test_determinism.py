@@ -141,12 +141,14 @@ def test_thread_blocks_do_not_change_result(kind, boundary):
 def test_ctrl_c_checkpoints_and_resumes(tmp_path):
     """SIGINT to a real `dotkmc run`: it finishes the chunk, writes a checkpoint,
     exits 130 with the resume command; resuming gives the uninterrupted result."""
-    cfg = long_run_config(tmp_path / "long.toml", t_max=150000.0, checkpoint_every=1e6)
+    cfg = long_run_config(tmp_path / "long.toml", t_max=150000.0, checkpoint_every=0.2)
     out = tmp_path / "long.nc"
     ck = Path(str(out) + ".ckpt")
     proc = subprocess.Popen([sys.executable, "-m", "dotkmc.cli", "run", str(cfg), "-o", str(out), "--no-plot", "-q"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(3.0)          # past start-up and compilation (cached), into the run
+    deadline = time.time() + 120     # the first periodic checkpoint: the run is in its chunk loop
+    while not ck.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
     assert proc.poll() is None, "the run finished before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)

@@ -342,4 +342,4 @@ def test_plot_cli_errors(tmp_path, capsys):
     assert cli.main(["plot", str(other)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and all(line.startswith("dotkmc: error: ") for line in err)
-    assert "not a netCDF file" in err[0] and "does not exist" in err[1] and "not a dotkmc run" in err[2]
+    assert "not a readable netCDF file" in err[0] and "does not exist" in err[1] and "not a dotkmc result" in err[2]
