@@ -157,6 +157,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "kind": Field("flip", choice("flip", "hop"), "flip (l-bits) or hop (Fock transitions in a dot)"),
         "gamma1": Field(1e-3, number(0), "transition rate Gamma1 of every transition"),
         "filling": Field(0.5, number(0, 1), "hop: particles per dot = round(filling * levels)"),
+        "resonance_width": Field("none", number(0, lo_open=True, special=("none",)), "resonant rates Gamma1 w^2/(dE^2 + w^2) of width w (docs/resonant.md; serial, gamma1 is the bound); 'none': the fixed rates Gamma1"),
         "bath": {
             "side": Field("none", choice("none", "left", "right", "both", "all"), "faces coupled to a bath (left/right: first axis; all: every face)"),
             "width": Field(1, integer(0), "dots within this distance of a bath face get bath.gamma1"),

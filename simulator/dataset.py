@@ -75,6 +75,7 @@ def to_dataset(sim) -> xr.Dataset:
         "static_energy": sim.eps0,
         "traj_probe_index": sim.traj.probes,
         "t0_stride": sched.stride,
+        **own_transition_variables(sim),
     }
     # the registry is the whole list: a variable missing from either side is a bug here
     unregistered = set(values) - set(V.RUN)
@@ -103,6 +104,39 @@ def to_dataset(sim) -> xr.Dataset:
     return xr.Dataset(data_vars={n: v for n, v in variables.items() if not V.RUN[n].is_dimension_coordinate},
                       coords={n: v for n, v in variables.items() if V.RUN[n].is_dimension_coordinate},
                       attrs=attrs)
+
+
+def own_transition_variables(sim) -> dict[str, np.ndarray]:
+    """``gamma1_measured`` (own transitions of each probe level per unit of simulated
+    time) with its batch-means error, ``n_proposals`` and the waiting-time statistics
+    of the dynamics (docs/variables.md).
+
+    The error uses the own-change counts stored at every batch boundary
+    (``acc.own_at_batch``): batch rates r_b = dc_b / dt_b over the batches reached so
+    far (the last one possibly partial), weighted batch means
+    var = sum_b w_b^2 (r_b - r)^2 / (B (B - 1)) with w_b = dt_b / mean(dt) and r
+    the whole run's rate (for equal batches, the plain batch-means error).
+    """
+    P = sim.P
+    t = float(sim.t)
+    cnt = sim.probes.cnt.astype(float)
+    rate = cnt / t if t > 0 else np.full(P, np.nan)
+    stderr = np.full(P, np.nan)
+    nb = int(sim.acc.batch[0]) + 1                      # batches reached (the last running)
+    tb = sim.batching.t_batch
+    dt = np.append(np.full(nb - 1, tb), t - (nb - 1) * tb)
+    dc = np.diff(sim.acc.own_at_batch[:nb + 1].astype(float), axis=0)
+    keep = dt > 0
+    dt, dc = dt[keep], dc[keep]
+    B = dt.size
+    if B >= 2:
+        r = dc / dt[:, None]
+        w = (dt / dt.mean())[:, None]
+        stderr = np.sqrt(np.sum(w ** 2 * (r - rate) ** 2, axis=0) / (B * (B - 1)))
+    wt_mean, wt_cv = sim.dynamics.waiting_times()
+    return {"gamma1_measured": rate, "gamma1_measured_stderr": stderr,
+            "n_proposals": np.int64(sim.dynamics.n_proposals()),
+            "waiting_time_mean": np.asarray(wt_mean, dtype=float), "waiting_time_cv": np.asarray(wt_cv, dtype=float)}
 
 
 NONDETERMINISTIC_ATTRS = ("wall_time",)

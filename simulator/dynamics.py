@@ -7,8 +7,10 @@ evolution; each chunk it reports every level change to the shared sample bins
 with :func:`simulator.kernels.dots.deposit`, and the estimators rebuild the
 probe phases from those bins, whatever produced them. :class:`FixedRates`
 (every dot an independent Markov chain with its own rate, docs/model.md §3)
-is the one implementation today; a resonant dynamics (docs/resonant.md) plugs
-in beside it. docs/architecture.md lists what an implementation must provide.
+and :class:`Resonant` (rates that follow the level energies,
+docs/resonant.md, by the serial thinning kernel of :mod:`simulator.resonant`)
+implement it; :func:`make_dynamics` picks one from ``dynamics.resonance_width``.
+docs/architecture.md lists what an implementation must provide.
 """
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
+from . import resonant as RK
+from .config import Config
 from .estimators import SurvivalLaw
 from .kernels.dots import advance_dots, init_dots
 from .kernels.state import FLIP, HOP, Bins, DotRates, DotState, PushTable, SampleGrid, arrays_of
@@ -65,6 +69,15 @@ class Dynamics(ABC):
     def survival_law(self) -> SurvivalLaw | None:
         """The exact law of each probe's own occupation, or None when it is not known
         (the error bars then rely on batch means alone, docs/model.md §4)."""
+
+    @abstractmethod
+    def n_proposals(self) -> int:
+        """Proposed transitions so far (the events themselves when nothing is rejected)."""
+
+    @abstractmethod
+    def waiting_times(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per probe: mean and coefficient of variation of the waiting times between
+        the probe level's own transitions (NaN where not recorded)."""
 
 
 class FixedRates(Dynamics):
@@ -118,7 +131,92 @@ class FixedRates(Dynamics):
         m = self.model
         return survival_law(m.kind, m.M, m.n_particles, m.gamma1[m.probe_dot])
 
+    def n_proposals(self) -> int:
+        return int(self.state.events.sum())   # every event is taken: nothing is proposed and rejected
+
+    def waiting_times(self) -> tuple[np.ndarray, np.ndarray]:
+        # the parallel dot pass keeps no per-probe event times (it would cost the hot
+        # loop a branch per event); the waiting times are exponential by construction
+        P = self.model.probes.shape[0]
+        return np.full(P, np.nan), np.full(P, np.nan)
+
+
+class Resonant(Dynamics):
+    """Resonant rates Gamma1(I) w^2/(dE^2 + w^2) (docs/resonant.md), by thinning in
+    global causal order (:mod:`simulator.resonant`).
+
+    Serial: one proposal stream for the whole lattice, so ``set_threads`` has no
+    effect (the reconstruction of the probe phases still runs on the threads).
+    ``event_rate`` is the proposal bound R = sum_I n_tr Gamma1(I), which sizes the
+    chunks and the work limit (the accepted events are fewer).
+
+    Parameters
+    ----------
+    model : the run's :class:`~simulator.model.Model` (Gamma1(I) is each transition's bound).
+    push : the run's :class:`~simulator.kernels.state.PushTable`.
+    width : the resonance width w > 0.
+    """
+
+    def __init__(self, model: Model, push: PushTable, width: float):
+        m = self.model = model
+        self.tables = RK.from_model(m, width)
+        touch = ((np.diff(push.rev_ptr) > 0) | (push.probe_of >= 0)).astype(np.uint8)
+        self.probe_tables = RK.ProbeTables(push.rev_ptr, push.rev_probe, push.rev_U, push.probe_of, touch)
+        self.state = RK.init_state(self.tables, m.n_dots, m.probes.shape[0], m.keys["dynamics"])
+        self.event_rate = float(self.tables.rate_total)
+        # the bound of the fixed rates: acceptance only lowers it
+        rates = m.dot_rates()
+        pushes = np.diff(push.rev_ptr).reshape(m.n_dots, m.M).sum(axis=1)
+        self.push_rate = float((level_rate(m.kind, m.M, rates) * pushes).sum())
+
+    def set_threads(self, threads: int) -> None:
+        pass   # one global causal order: serial for any thread count
+
+    def advance(self, grid: SampleGrid, bins: Bins) -> int:
+        return RK.advance(self.state, self.tables, self.probe_tables, grid.t, grid.n, grid.t_a, grid.buckets,
+                          bins.dEP, bins.dC)
+
+    def occupations(self) -> np.ndarray:
+        return self.state.occ
+
+    def events_per_dot(self) -> np.ndarray:
+        return self.state.accepted
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        return {RESONANT_PREFIX + k: v for k, v in arrays_of(self.state).items()}
+
+    def survival_law(self) -> None:
+        return None   # the own occupation is not a two-state Markov chain here
+
+    def n_proposals(self) -> int:
+        return int(self.state.counts[RK.C_PROPOSALS])
+
+    def waiting_times(self) -> tuple[np.ndarray, np.ndarray]:
+        wt = RK.waiting_time_stats(self.state)
+        return wt["mean"], wt["cv"]
+
+
+# the resonant state's arrays in a checkpoint ("eps" would clash with the probes')
+RESONANT_PREFIX = "resonant_"
+
+
+def resonance_width(config: Config) -> float | None:
+    """dynamics.resonance_width as a number, or None for the fixed rates ('none')."""
+    w = config["dynamics"].get("resonance_width", "none")
+    return None if w == "none" else float(w)
+
+
+def state_array_names(config: Config) -> tuple[str, ...]:
+    """Names of the dynamics' arrays in a checkpoint of a run of ``config``."""
+    if resonance_width(config) is None:
+        return DotState._fields
+    return tuple(RESONANT_PREFIX + k for k in RK.ResonantState._fields)
+
 
 def make_dynamics(model: Model, push: PushTable) -> Dynamics:
-    """The dynamics of a model (today always :class:`FixedRates`)."""
-    return FixedRates(model, push)
+    """The dynamics of a model: :class:`Resonant` when ``dynamics.resonance_width`` is a
+    number, else :class:`FixedRates` (bit-identical to the runs before resonant rates)."""
+    w = resonance_width(model.config)
+    if w is None:
+        return FixedRates(model, push)
+    return Resonant(model, push, w)

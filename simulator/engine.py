@@ -24,7 +24,7 @@ import numpy as np
 
 from .config import CheckpointError, Config, ConfigError, Interrupted, RunError, load_config
 from .dataset import package_version, remove_stale_temporaries, temporary_beside
-from .dynamics import Dynamics, make_dynamics
+from .dynamics import Dynamics, make_dynamics, state_array_names
 from .estimators import SurvivalLaw, batch_means, survival_count_variance
 from .jit import num_threads
 from .kernels.estimate import batch_plan, flush_batch, initial_energies, reconstruct_and_estimate
@@ -40,8 +40,10 @@ CHUNK_SAMPLE_ENTRIES = 4_000_000
 CHUNK_EVENTS = 4_000_000
 
 # evolving arrays of a fixed-rate run, as saved in a checkpoint: the dynamics'
-# (DotState) and the orchestration's (ProbeState, Accumulators, Trajectory.energy)
-STATE_ARRAYS = (*DotState._fields, *ProbeState._fields, *Accumulators._fields, "energy")
+# (DotState; dynamics.state_array_names for any run) and the orchestration's
+# (ProbeState, Accumulators, Trajectory.energy)
+ORCHESTRATION_ARRAYS = (*ProbeState._fields, *Accumulators._fields, "energy")
+STATE_ARRAYS = (*DotState._fields, *ORCHESTRATION_ARRAYS)
 STATE_SCALARS = ("t", "finished", "wall", "chunk_time")
 
 # Work limit (docs/reliability.md): a run whose expected number of events, or of
@@ -50,7 +52,8 @@ STATE_SCALARS = ("t", "finished", "wall", "chunk_time")
 MAX_WORK = 1e15
 
 # Checkpoint file format marker (docs/reliability.md, "Checkpoints").
-CHECKPOINT_FORMAT = "dotkmc-checkpoint-1"
+# 2: Accumulators.own_at_batch, and the resonant dynamics' arrays
+CHECKPOINT_FORMAT = "dotkmc-checkpoint-2"
 
 
 class Simulation:
@@ -108,7 +111,8 @@ class Simulation:
         self.probes = ProbeState(phi=np.zeros(self.P), eps=np.zeros(self.P), cnt=np.zeros(self.P, dtype=np.int64))
         self.acc = Accumulators(est=new_estimates(K, self.P), cnt1=np.zeros((K, self.P), dtype=np.int64),
                                 cnt2=np.zeros((K, self.P), dtype=np.int64), kstat=new_counters(K),
-                                batch=np.zeros(1, dtype=np.int64))
+                                batch=np.zeros(1, dtype=np.int64),
+                                own_at_batch=np.zeros((n_batches + 1, self.P), dtype=np.int64))
         self.t = 0.0
         self.finished = False
         self.wall = 0.0
@@ -286,6 +290,11 @@ def read_checkpoint(path: str | Path) -> tuple[Config, dict]:
                                   f"written by dotkmc run)")
         with loaded as st:
             files = set(st.files)
+            if "format" in files and str(st["format"]).startswith("dotkmc-checkpoint-") \
+                    and str(st["format"]) != CHECKPOINT_FORMAT:
+                raise CheckpointError(f"{name} has the checkpoint format {str(st['format'])!r}, this dotkmc "
+                                      f"reads {CHECKPOINT_FORMAT!r}: resume it with the dotkmc that wrote it, "
+                                      f"or rerun the configuration")
             if "format" not in files or str(st["format"]) != CHECKPOINT_FORMAT:
                 old = "config" in files and "rng" in files
                 raise CheckpointError(
@@ -299,7 +308,7 @@ def read_checkpoint(path: str | Path) -> tuple[Config, dict]:
         raise CheckpointError(f"{name} is not a readable dotkmc checkpoint (truncated, corrupted or another "
                               f"kind of file; expected the <output>.ckpt written by dotkmc run)") from None
     required = {"version", "config", "config_sha256", "arrays_sha256", "gamma1", "probes", "output",
-                *STATE_ARRAYS, *STATE_SCALARS}
+                *ORCHESTRATION_ARRAYS, *STATE_SCALARS}
     missing = sorted(required - set(data))
     if missing:
         raise CheckpointError(f"checkpoint {name} lacks {', '.join(missing)}: not a complete dotkmc checkpoint")
@@ -321,6 +330,9 @@ def read_checkpoint(path: str | Path) -> tuple[Config, dict]:
         config = load_config_text(text)
     except ConfigError as exc:
         raise CheckpointError(f"checkpoint {name}: its stored configuration is not valid: {exc}") from None
+    missing = sorted(set(state_array_names(config)) - set(data))   # the dynamics' own arrays
+    if missing:
+        raise CheckpointError(f"checkpoint {name} lacks {', '.join(missing)}: not a complete dotkmc checkpoint")
     return config, data
 
 

@@ -160,6 +160,26 @@ RUN = _table(
         "Number of transitions (events) of each dot during the run (docs/model.md section 2)."),
     Var("n_events", (), ONE, "total transitions",
         "Total number of transitions of all dots during the run (the sum of `events_per_dot`)."),
+    Var("n_proposals", (), ONE, "proposed transitions",
+        "Transitions proposed by the dynamics: with resonant rates the thinning proposals at the bound "
+        "sum_I n_tr Gamma1(I), of which `n_events` were accepted; with fixed rates every proposal is taken, "
+        "so it equals `n_events` (docs/resonant.md)."),
+    Var("gamma1_measured", ("probe",), ENERGY, "own transition rate of each probe level",
+        "Changes of the probe level's own occupation per unit of simulated time (its own-change count at "
+        "the end / simulated_time): Gamma1(I) for fixed flip rates, 2 n(M-n) Gamma1(I)/M for fixed hop rates, "
+        "lower with resonant rates (docs/resonant.md section 2.2)."),
+    Var("gamma1_measured_stderr", ("probe",), ENERGY, "standard error of gamma1_measured",
+        "Batch means over the run's batches (run.batches) of the probe's own-change counts; a batch's count "
+        "covers the events up to the last sample time before its boundary, so batches differ from "
+        "t_max/batches by at most one sample spacing (the whole-run count is exact)."),
+    Var("waiting_time_mean", ("probe",), TIME, "mean waiting time between own transitions",
+        "Mean time between consecutive own transitions of the probe level (resonant rates; NaN with fewer "
+        "than one interval). NaN for fixed rates: the parallel fixed-rate dot pass keeps no event times, and "
+        "there the waiting times are exponential by construction (mean 1/`gamma1_measured`)."),
+    Var("waiting_time_cv", ("probe",), ONE, "coefficient of variation of the waiting times",
+        "Standard deviation / mean of the times between the probe level's own transitions: 1 for Poissonian "
+        "transitions, above 1 when they come in bursts (resonant rates; NaN with fewer than two intervals, "
+        "and for fixed rates as for `waiting_time_mean`)."),
     Var("probe_dot", ("probe",), ONE, "dot of each probe",
         "Dot index I of each probe level (docs/model.md section 1)."),
     Var("probe_level", ("probe",), ONE, "level of each probe in its dot",
@@ -244,7 +264,7 @@ CONFIG_UNITS: dict[str, str] = {
     "couplings.gamma": ENERGY, "couplings.xi": ONE, "couplings.form": ONE, "couplings.alpha": ONE,
     "couplings.intra": ENERGY, "couplings.amplitude": ONE, "couplings.cutoff": ONE, "couplings.cutoff_tol": ONE,
     "couplings.static_width": ENERGY,
-    "dynamics.kind": ONE, "dynamics.gamma1": ENERGY, "dynamics.filling": ONE,
+    "dynamics.kind": ONE, "dynamics.gamma1": ENERGY, "dynamics.filling": ONE, "dynamics.resonance_width": ENERGY,
     "dynamics.bath.side": ONE, "dynamics.bath.width": ONE, "dynamics.bath.gamma1": ENERGY,
     "run.t_max": TIME, "run.flips": ONE, "run.seed": ONE, "run.stream": ONE, "run.probes": ONE,
     "run.batches": ONE, "run.checkpoint_every": "s",

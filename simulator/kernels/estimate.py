@@ -125,6 +125,7 @@ def _reconstruct_block(p0, p1, grid, t_prev, probes, bins, acc, batching, batch0
     est = acc.est
     cnt1 = acc.cnt1
     cnt2 = acc.cnt2
+    own_at_batch = acc.own_at_batch
     stride = batching.stride
     t_batch = batching.t_batch
     n_batches = batching.n_batches
@@ -144,6 +145,9 @@ def _reconstruct_block(p0, p1, grid, t_prev, probes, bins, acc, batching, batch0
                     continue
                 for p in range(p0, p1):
                     _flush_cell(est, k, p, nb_)
+            # the closed batch's own-change count: events up to the previous sample
+            for p in range(p0, p1):
+                own_at_batch[bi + 1, p] = cnt[p]
             bi += 1
             nc += 1
             if bi % REBASE_EVERY == 0:
@@ -188,6 +192,9 @@ def _reconstruct_block(p0, p1, grid, t_prev, probes, bins, acc, batching, batch0
                 q = traj_p[i]
                 if q >= p0 and q < p1:
                     energy[i, m] = traj_eps0[i] + eps[q]
+    # the running batch's count so far (its final value once the run ends)
+    for p in range(p0, p1):
+        own_at_batch[bi + 1, p] = cnt[p]
 
 
 @jit_parallel
@@ -204,6 +211,8 @@ def reconstruct_and_estimate(grid, t_prev, probes, bins, acc, batching, batch0, 
     its real part is accumulated; the Ramsey signal keeps both parts).
     with S = 1 iff the probe's own occupation did not change in [t0, t0+tau]
     (own-change counts equal). Trajectory samples record eps0 + eps.
+    Each probe's own-change count is stored at every batch boundary
+    (``acc.own_at_batch``, for the batch-means error of ``gamma1_measured``).
 
     Batches are consecutive stretches of t_batch in simulated time (by window
     completion time); at each boundary every cell's batch sums are folded into

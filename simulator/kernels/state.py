@@ -99,14 +99,18 @@ class ProbeState(NamedTuple):
 
 class Accumulators(NamedTuple):
     """Estimator sums (layout in :mod:`simulator.kernels.layout`), the own-change
-    counts at the last two grid points of every (tau, probe), per-tau counters
-    and the current batch index (``batch[0]``)."""
+    counts at the last two grid points of every (tau, probe), per-tau counters,
+    the current batch index (``batch[0]``) and ``own_at_batch[b, p]``
+    (n_batches + 1, P): probe p's own-change count at the start of batch b (row 0
+    is 0; a count covers the events up to the last sample before the boundary),
+    the row after the current batch holding its count so far."""
 
     est: np.ndarray
     cnt1: np.ndarray
     cnt2: np.ndarray
     kstat: np.ndarray
     batch: np.ndarray
+    own_at_batch: np.ndarray
 
 
 class Batching(NamedTuple):
