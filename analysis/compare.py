@@ -14,6 +14,11 @@ from .exact.fock import hop_echo, hop_ramsey
 from .exact.telegraph import flip_echo, flip_ramsey
 
 
+def is_resonant(model: simulator.Model) -> bool:
+    """Whether a run's rates respond to the configuration (dynamics.resonance_width set)."""
+    return model.config["dynamics"].get("resonance_width", "none") != "none"
+
+
 def exact_signals(ds: xr.Dataset, model: simulator.Model | None = None,
                   probes: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Exact echo and Ramsey (real parts) for the probes of a run, shape (probe, tau).
@@ -33,6 +38,9 @@ def exact_signals(ds: xr.Dataset, model: simulator.Model | None = None,
     ValueError).
     """
     model = model or simulator.model_from_dataset(ds)
+    if is_resonant(model):
+        raise ValueError("resonant dynamics has no factorised exact reference (its rates depend on the "
+                         "configuration); small clusters: analysis.resonant_exact, docs/resonant.md")
     tau = ds["tau"].values
     picks = np.arange(ds.sizes["probe"]) if probes is None else np.asarray(probes, dtype=int)
     P = picks.size

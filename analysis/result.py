@@ -51,8 +51,10 @@ class Result:
 
     @property
     def has_exact(self) -> bool:
-        """Whether the exact references exist: flip, or hop with at most 8 levels."""
-        return self.model.kind == "flip" or self.model.M <= 8
+        """Whether the exact references exist: fixed rates, flip or hop with at most 8 levels."""
+        from .compare import is_resonant
+
+        return not is_resonant(self.model) and (self.model.kind == "flip" or self.model.M <= 8)
 
     @cached_property
     def exact(self) -> dict[str, np.ndarray]:
