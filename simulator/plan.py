@@ -151,7 +151,7 @@ def _resolve(config, model, n_probes: int, event_rate: float, push_rate: float) 
     n_traj = min(run.trajectory.probes, n_probes)
     if n_traj > 0:
         dt = t_max / 2000.0 if run.trajectory.dt == "auto" else float(run.trajectory.dt)
-        n_times = int(math.floor(t_max / dt + 1e-9)) + 1
+        n_times = math.floor(t_max / dt + 1e-9) + 1
         if n_times * n_traj > MAX_TRAJECTORY_VALUES:
             raise ConfigError(f"run.trajectory.dt = {dt:g} gives {n_times} samples x {n_traj} probes; "
                               f"the limit is 5e7 values: raise run.trajectory.dt")

@@ -10,12 +10,11 @@ values into numbers is :func:`simulator.plan.resolve`'s job.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Union
 
 from .config import Config
 
 #: a key that accepts a number or the word "auto"
-Auto = Union[float, str]
+Auto = float | str
 
 
 def _from_table(cls, table: dict):
@@ -106,7 +105,7 @@ class RunView:
     flips: float
     seed: int
     stream: int
-    probes: Union[int, str]
+    probes: int | str
     batches: int
     checkpoint_every: float
     tau: TauView
