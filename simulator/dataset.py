@@ -33,17 +33,19 @@ def to_dataset(sim) -> xr.Dataset:
     # `python -m simulator.variables` must not find itself imported before it runs
     from . import variables as V
 
+    # what the result is made of: the model, the resolved plan, the statistics,
+    # the trajectory and the counters of the simulation
     m = sim.model
-    sched = sim.schedule
+    plan = sim.plan
     stats = sim.statistics()
-    tau = sched.tau
+    tau = plan.tau
     echo, ramsey = stats["echo"], stats["ramsey"]
     g2e = crossing_rate(tau, echo)      # once per signal
     g2r = crossing_rate(tau, ramsey)
     mean_echo = np.nanmean(echo, axis=0)
     mean_ramsey = np.nanmean(ramsey, axis=0)
     coords = m.dot_coords(m.probe_dot)
-    traj_time = np.arange(sched.n_traj_times) * sched.traj_dt
+    traj_time = plan.traj_times()
     values = {
         "probe": np.arange(sim.P),
         "tau": tau,
@@ -74,7 +76,7 @@ def to_dataset(sim) -> xr.Dataset:
         "probe_position": coords,
         "static_energy": sim.eps0,
         "traj_probe_index": sim.traj.probes,
-        "t0_stride": sched.stride,
+        "t0_stride": plan.stride,
         **own_transition_variables(sim),
     }
     # the registry is the whole list: a variable missing from either side is a bug here
@@ -94,7 +96,7 @@ def to_dataset(sim) -> xr.Dataset:
         "finished": int(sim.finished),
         "units": UNITS,
         "kind": m.kind,
-        **{f"resolved_{k}": v for k, v in sim.resolved.items()},
+        **{f"resolved_{k}": v for k, v in plan.resolved.items()},
     }
     # run attributes become variables of a sweep, so they need registry entries too
     missing = [a for a in attrs if a not in V.SWEEP_KEPT_ATTRS and a not in V.MEMBER_ATTRS]

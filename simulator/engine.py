@@ -16,7 +16,6 @@ import signal
 import sys
 import threading
 import time
-import warnings
 import zipfile
 from pathlib import Path
 
@@ -33,7 +32,9 @@ from .kernels.state import (Accumulators, Batching, Bins, DotState, ProbeState, 
                             arrays_of)
 from .kernels.tables import bucket_index, push_table
 from .model import Model, build_model
-from .schedule import build_schedule
+from .plan import MAX_WORK, RunPlan, check_work, resolve  # noqa: F401  (MAX_WORK, check_work re-exported)
+from .schedule import Schedule
+from .views import view
 
 # samples x probes held per chunk (dEP, dC: 20 bytes each)
 CHUNK_SAMPLE_ENTRIES = 4_000_000
@@ -45,11 +46,6 @@ CHUNK_EVENTS = 4_000_000
 ORCHESTRATION_ARRAYS = (*ProbeState._fields, *Accumulators._fields, "energy")
 STATE_ARRAYS = (*DotState._fields, *ORCHESTRATION_ARRAYS)
 STATE_SCALARS = ("t", "finished", "wall", "chunk_time")
-
-# Work limit (docs/reliability.md): a run whose expected number of events, or of
-# estimator probe-samples, exceeds this is refused before it starts. 1e15 is about
-# a week on 64 cores at the measured 2e7 events/s per core (docs/performance.md).
-MAX_WORK = 1e15
 
 # Checkpoint file format marker (docs/reliability.md, "Checkpoints").
 # 2: Accumulators.own_at_batch, and the resonant dynamics' arrays
@@ -88,25 +84,15 @@ class Simulation:
         self.push = push_table(m.n_levels, rows.ptr, rows.level, rows.U, m.probes)
         self.dynamics: Dynamics = make_dynamics(m, self.push)
         dyn = self.dynamics
-        # absurd tau ranges overflow the window strides; the work check below refuses them
-        with np.errstate(over="ignore", invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            self.schedule, self.resolved = build_schedule(config, m, self.P, dyn.event_rate, dyn.push_rate)
-        check_work(dyn.event_rate, self.resolved["t_max"], self.P, self.schedule.rate())
-        self.resolved["cutoff"] = float(m.cutoff)
-        self.resolved["gamma2_estimate"] = float(m.gamma2_est)
-        run = config["run"]
-        self.t_max = self.resolved["t_max"]
-        n_batches = int(run["batches"])
-        K = self.schedule.K
-        self.batching = Batching(stride=self.schedule.stride, t_batch=self.t_max / n_batches, n_batches=n_batches,
-                                 flush_nb=np.zeros((n_batches, K)))
-        n_traj = min(run["trajectory"]["probes"], self.P)
-        traj_p = (np.unique(np.linspace(0, self.P - 1, n_traj).round().astype(np.int64))
-                  if n_traj > 0 else np.zeros(0, dtype=np.int64))
+        self.plan: RunPlan = resolve(config, m, dyn)
+        plan = self.plan
+        K = plan.K
+        self.batching = Batching(stride=plan.stride, t_batch=plan.t_batch, n_batches=plan.n_batches,
+                                 flush_nb=np.zeros((plan.n_batches, K)))
+        traj_p = plan.traj_probes
         self.eps0 = m.static_energies()
         self.traj = Trajectory(probes=traj_p, eps0=self.eps0[traj_p],
-                               energy=np.full((traj_p.shape[0], self.schedule.n_traj_times), np.nan))
+                               energy=np.full((traj_p.shape[0], plan.n_traj_times), np.nan))
         # ---- evolving state ------------------------------------------------
         self.probes = ProbeState(phi=np.zeros(self.P), eps=np.zeros(self.P), cnt=np.zeros(self.P, dtype=np.int64))
         self.acc = Accumulators(est=new_estimates(K, self.P), cnt1=np.zeros((K, self.P), dtype=np.int64),
@@ -122,12 +108,28 @@ class Simulation:
         # ---- chunking -------------------------------------------------------
         if chunk_time is None:
             per_chunk = max(64, min(200_000, CHUNK_SAMPLE_ENTRIES // max(self.P, 1)))
-            chunk_time = per_chunk / self.schedule.rate()
+            chunk_time = per_chunk / plan.schedule.rate()
             if dyn.event_rate > 0:
                 chunk_time = min(chunk_time, CHUNK_EVENTS / dyn.event_rate)
         self.chunk_time = float(chunk_time)
         self._alloc(64)
         self.set_threads(threads)
+
+    # the plan's numbers under the names other code reads
+    @property
+    def schedule(self) -> Schedule:
+        """The sample times (:attr:`plan`'s schedule)."""
+        return self.plan.schedule
+
+    @property
+    def resolved(self) -> dict[str, float]:
+        """The resolved 'auto' values (written as ``resolved_*`` attributes)."""
+        return self.plan.resolved
+
+    @property
+    def t_max(self) -> float:
+        """The resolved simulated time."""
+        return self.plan.t_max
 
     def set_threads(self, threads: int | None) -> None:
         """Use ``threads`` parallel blocks (of dots in the dynamics, of probes in the
@@ -152,7 +154,7 @@ class Simulation:
         law = self.survival_law()
         survival = None
         if law is not None:
-            survival = survival_count_variance(law, self.schedule.tau, self.schedule.stride,
+            survival = survival_count_variance(law, self.plan.tau, self.plan.stride,
                                                window_counts(self.acc.kstat).total)
         return batch_means(self.acc.est, self.acc.kstat, survival)
 
@@ -169,8 +171,9 @@ class Simulation:
         """Advance one chunk; returns the number of events in it."""
         if self.finished:
             return 0
-        t_b = self.schedule.boundary_after(self.t + self.chunk_time)
-        ts, ks, js = self.schedule.samples(self.t, t_b)
+        sched = self.plan.schedule
+        t_b = sched.boundary_after(self.t + self.chunk_time)
+        ts, ks, js = sched.samples(self.t, t_b)
         n = ts.shape[0]
         if n > self.bins.dC.shape[0]:
             self._alloc(max(n, 2 * self.bins.dC.shape[0]))
@@ -181,7 +184,7 @@ class Simulation:
         batch_plan(grid, self.batching, self.acc)
         self.t = reconstruct_and_estimate(grid, self.t, self.probes, self.bins, self.acc, self.batching, batch0,
                                           self.traj, self.p_edges)
-        if self.t >= self.t_max:
+        if self.t >= self.plan.t_max:
             flush_batch(self.acc)
             self.finished = True
         return int(ev)
@@ -336,24 +339,6 @@ def read_checkpoint(path: str | Path) -> tuple[Config, dict]:
     return config, data
 
 
-def check_work(event_rate: float, t_max: float, n_probes: int, sample_rate: float) -> None:
-    """Refuse a run whose expected work exceeds :data:`MAX_WORK` (docs/reliability.md).
-
-    Expected events = total event rate x t_max; estimator work = probes x sample
-    times per unit time x t_max (probe-samples).
-    """
-    events = event_rate * t_max
-    if not events <= MAX_WORK:
-        raise RunError(f"the run would take about {events:.3g} events (event rate {event_rate:.3g} x run.t_max "
-                       f"{t_max:.3g}), more than the limit {MAX_WORK:.0e} (about a week on 64 cores): lower "
-                       f"dynamics.gamma1 (or bath.gamma1), run.t_max (run.flips) or lattice.L")
-    samples = n_probes * sample_rate * t_max
-    if not samples <= MAX_WORK:
-        raise RunError(f"the estimators would take about {samples:.3g} probe-samples ({n_probes} probes x "
-                       f"{sample_rate:.3g} sample times per unit time x run.t_max {t_max:.3g}), more than the limit "
-                       f"{MAX_WORK:.0e}: raise run.tau.min or run.tau.t0_spacing, or lower run.t_max or run.probes")
-
-
 def load_config_text(text: str) -> Config:
     import tomllib
 
@@ -487,7 +472,7 @@ def drive(sim: Simulation, checkpoint: str | Path | None = None, output: str | P
     from tqdm import tqdm
 
     if checkpoint_every is None:
-        checkpoint_every = sim.config["run"]["checkpoint_every"]
+        checkpoint_every = view(sim.config).run.checkpoint_every
     if progress is None:
         progress = sys.stderr.isatty()
     bar = tqdm(total=sim.t_max, initial=sim.t, disable=not progress, unit="t", unit_scale=False,

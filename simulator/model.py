@@ -27,6 +27,7 @@ from .config import Config, ConfigError
 from .physics import gamma2_estimate, require_positive, smallest_positive, transitions_per_dot  # noqa: F401  (re-exported)
 from .rng import level_uniform, pair_amplitude
 from .seeds import probe_generator, seed_keys  # noqa: F401  (seed_keys re-exported)
+from .views import view
 
 # refuse to build coupling tables larger than this many entries (~12 bytes each)
 MAX_COUPLING_ENTRIES = 400_000_000
@@ -239,26 +240,26 @@ def build_rows(model: Model, probes: np.ndarray) -> CouplingRows:
 
 def dot_gamma1(config: Config) -> np.ndarray:
     """Gamma1 of every dot: constant, or the boundary-bath profile (paper App. B)."""
-    lat, dyn = config["lattice"], config["dynamics"]
-    d, L = lat["d"], lat["L"]
+    v = view(config)
+    d, L = v.lattice.d, v.lattice.L
     n = L ** d
-    g = np.full(n, dyn["gamma1"], dtype=float)
-    bath = dyn["bath"]
-    if bath["side"] != "none" and bath["width"] > 0:
+    g = np.full(n, v.dynamics.gamma1, dtype=float)
+    bath = v.dynamics.bath
+    if bath.side != "none" and bath.width > 0:
         idx = np.arange(n)
         coords = np.stack([(idx // L ** k) % L for k in range(d)], axis=-1)
-        w = bath["width"]
+        w = bath.width
         left = coords[:, 0] < w
         right = coords[:, 0] >= L - w
-        if bath["side"] == "left":
+        if bath.side == "left":
             mask = left
-        elif bath["side"] == "right":
+        elif bath.side == "right":
             mask = right
-        elif bath["side"] == "both":
+        elif bath.side == "both":
             mask = left | right
         else:  # all faces
             mask = ((coords < w) | (coords >= L - w)).any(axis=1)
-        g[mask] = bath["gamma1"]
+        g[mask] = bath.gamma1
     return g
 
 
@@ -271,8 +272,9 @@ def build_model(config: Config, gamma1: np.ndarray | None = None, probes: np.nda
     gamma1 : optional explicit per-dot rate array (overrides [dynamics] gamma1/bath).
     probes : optional explicit probe level indices (overrides run.probes).
     """
-    lat, cpl, dyn, run = config["lattice"], config["couplings"], config["dynamics"], config["run"]
-    d, L, M = lat["d"], lat["L"], lat["levels"]
+    v = view(config)
+    lat, cpl, dyn, run = v.lattice, v.couplings, v.dynamics, v.run
+    d, L, M = lat.d, lat.L, lat.levels
     n_dots = L ** d
     if n_dots > 50_000_000:
         raise ConfigError(f"lattice.L = {L} with lattice.d = {d} gives {n_dots} dots; the limit is 5e7")
@@ -283,19 +285,19 @@ def build_model(config: Config, gamma1: np.ndarray | None = None, probes: np.nda
         g1 = np.asarray(gamma1, dtype=float).copy()
         if g1.shape != (n_dots,) or not np.all(np.isfinite(g1)) or np.any(g1 < 0):
             raise ConfigError(f"gamma1 array must have shape ({n_dots},) with finite values >= 0")
-    kind = dyn["kind"]
-    n_part = round(dyn["filling"] * M) if kind == "hop" else None
+    kind = dyn.kind
+    n_part = round(dyn.filling * M) if kind == "hop" else None
     nu = 0.5 if kind == "flip" else n_part / M
     n_tr = transitions_per_dot(kind, M, n_part)
-    g2 = gamma2_estimate(n_tr, smallest_positive(g1), cpl["gamma"], d)
-    cutoff = auto_cutoff(cpl, g2) if cpl["cutoff"] == "auto" else float(cpl["cutoff"])
-    offsets, dist = neighbour_offsets(d, L, lat["boundary"] == "periodic", cutoff)
-    keys = seed_keys(run["seed"], run["stream"])
+    g2 = gamma2_estimate(n_tr, smallest_positive(g1), cpl.gamma, d)
+    cutoff = auto_cutoff(config["couplings"], g2) if cpl.cutoff == "auto" else float(cpl.cutoff)
+    offsets, dist = neighbour_offsets(d, L, lat.periodic, cutoff)
+    keys = seed_keys(run.seed, run.stream)
     if probes is None:
-        if run["probes"] == "all":
+        if run.probes == "all":
             probes = np.arange(n_levels, dtype=np.int64)
         else:
-            P = run["probes"]
+            P = run.probes
             if P > n_levels:
                 raise ConfigError(f"run.probes = {P} is not allowed: the lattice has only {n_levels} levels")
             rng = probe_generator(keys["probes"])
@@ -304,6 +306,6 @@ def build_model(config: Config, gamma1: np.ndarray | None = None, probes: np.nda
         probes = np.unique(np.asarray(probes, dtype=np.int64))
         if probes.size == 0 or probes[0] < 0 or probes[-1] >= n_levels:
             raise ConfigError(f"probe level indices must lie in [0, {n_levels})")
-    return Model(config=config, d=d, L=L, M=M, periodic=lat["boundary"] == "periodic", kind=kind,
+    return Model(config=config, d=d, L=L, M=M, periodic=lat.periodic, kind=kind,
                  n_particles=n_part, nu=nu, gamma1=g1, cutoff=cutoff, gamma2_est=g2, probes=probes,
                  keys=keys, offsets=offsets, offset_r=dist)

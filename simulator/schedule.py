@@ -1,5 +1,9 @@
 """When the estimators look at the phases: the tau grid and the sample times.
 
+The numbers (tau grid, strides, trajectory) are resolved once by
+:func:`simulator.plan.resolve`; this module holds the rules it applies and the
+:class:`Schedule` that enumerates the sample times.
+
 For each tau_k the probe phases are sampled on the half-tau grid
 t = j * h_k (h_k = tau_k / 2). A window (t0, t0 + tau/2, t0 + tau) starts at
 every c_k-th grid point (stride c_k >= 1, so windows start every c_k * tau_k / 2;
@@ -18,9 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import ConfigError
 from .kernels.layout import TAG_SENTINEL, TAG_TRAJECTORY
-from .physics import require_positive, smallest_positive
 
 # "auto" t0 spacing: the estimator may use about half the simulation's work (a
 # third of the run time). Costs per event, per push (an event's update of one
@@ -172,64 +174,14 @@ class Schedule:
         return best
 
 
-def resolve_t_max(config, model) -> float:
-    """run.t_max, or with 'auto' run.flips / (smallest non-zero Gamma1)."""
-    t_max = config["run"]["t_max"]
-    if t_max != "auto":
-        return float(t_max)
-    g = require_positive(smallest_positive(model.gamma1), "run.t_max")
-    return float(config["run"]["flips"] / g)
-
-
 def build_schedule(config, model, n_probes: int, event_rate: float, push_rate: float = 0.0) -> tuple[Schedule, dict]:
-    """Resolve the tau grid, window strides and trajectory times of a run.
-
-    Returns the schedule and the resolved "auto" values (recorded in the result).
+    """The schedule of ``n_probes`` probes and the resolved "auto" values of the
+    tau grid, window spacing and trajectory (a thin wrapper of
+    :func:`simulator.plan.resolve`'s resolution, for callers that drive the
+    kernels without an engine; no work check).
     """
-    run = config["run"]
-    t_max = resolve_t_max(config, model)
-    g2 = model.gamma2_est
-    gamma = config["couplings"]["gamma"]
-    tau_cfg = run["tau"]
-    resolved = {}
-    if tau_cfg["min"] == "auto":
-        require_positive(g2, "run.tau.min")
-        tmin = min(0.05 / g2, 0.3 / gamma)
-    else:
-        tmin = tau_cfg["min"]
-    if tau_cfg["max"] == "auto":
-        require_positive(g2, "run.tau.max")
-        tmax = min(20.0 / g2, t_max / 4.0)
-    else:
-        tmax = tau_cfg["max"]
-    if not tmax > tmin:
-        raise ConfigError(f"run.tau: resolved tau range [{tmin:g}, {tmax:g}] is empty; "
-                          f"raise run.t_max or set run.tau.min / run.tau.max")
-    if tmax > t_max:
-        raise ConfigError(f"run.tau.max = {tmax:g} is not allowed: expected at most run.t_max = {t_max:g}")
-    tau = tau_grid(tmin, tmax, tau_cfg["points"])
-    h = tau / 2.0
-    if tau_cfg["t0_spacing"] == "auto":
-        spacing = auto_spacing(h, n_probes, event_rate, push_rate, t_max)
-        # statistics first: whatever the cost budget says, every tau gets at
-        # least MIN_WINDOWS_PER_TAU windows (fewer only where the densest grid
-        # has fewer), so every probe's crossing is averaged over enough windows
-        stride = np.minimum(strides_for(h, spacing), strides_for(h, statistical_spacing(h, t_max, MIN_WINDOWS_PER_TAU)))
-    else:
-        spacing = float(tau_cfg["t0_spacing"])
-        stride = strides_for(h, spacing)
-    traj = run["trajectory"]
-    n_traj = min(traj["probes"], n_probes)
-    if n_traj > 0:
-        dt = t_max / 2000.0 if traj["dt"] == "auto" else float(traj["dt"])
-        n_times = int(math.floor(t_max / dt + 1e-9)) + 1
-        if n_times * n_traj > 50_000_000:
-            raise ConfigError(f"run.trajectory.dt = {dt:g} gives {n_times} samples x {n_traj} probes; "
-                              f"the limit is 5e7 values: raise run.trajectory.dt")
-    else:
-        dt, n_times = 0.0, 0
-    resolved.update(t_max=float(t_max), tau_min=float(tmin), tau_max=float(tmax), t0_spacing=float(spacing),
-                    trajectory_dt=float(dt))
-    sched = Schedule(tau=tau, h=h, stride=stride, t_max=float(t_max), traj_dt=float(dt),
-                     n_traj_times=n_times)
-    return sched, resolved
+    from .plan import _resolve   # plan builds on this module
+
+    plan = _resolve(config, model, n_probes, event_rate, push_rate)
+    resolved = {k: v for k, v in plan.resolved.items() if k not in ("cutoff", "gamma2_estimate")}
+    return plan.schedule, resolved
