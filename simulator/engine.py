@@ -98,7 +98,7 @@ class Simulation:
         self.acc = Accumulators(est=new_estimates(K, self.P), cnt1=np.zeros((K, self.P), dtype=np.int64),
                                 cnt2=np.zeros((K, self.P), dtype=np.int64), kstat=new_counters(K),
                                 batch=np.zeros(1, dtype=np.int64),
-                                own_at_batch=np.zeros((n_batches + 1, self.P), dtype=np.int64))
+                                own_at_batch=np.zeros((plan.n_batches + 1, self.P), dtype=np.int64))
         self.t = 0.0
         self.finished = False
         self.wall = 0.0
