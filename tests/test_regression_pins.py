@@ -48,6 +48,11 @@ CONFIGS = {
                           "dynamics": {"gamma1": 2e-3},
                           "run": {**_RUN, "t_max": 1e4, "probes": 4, "seed": 14, "batches": 8,
                                   "tau": {"min": 0.5, "max": 500.0, "points": 10, "t0_spacing": 7.0}}},
+    "resonant-flip": {"lattice": {"d": 1, "L": 24, "levels": 2},
+                      "couplings": {"static_width": 1.0},
+                      "dynamics": {"gamma1": 0.02, "resonance_width": 0.5},
+                      "run": {**_RUN, "t_max": 2e4, "probes": 5, "seed": 15, "tau": {"points": 12},
+                              "trajectory": {"probes": 1, "dt": 5.0}}},
 }
 THREADS = (1, 2)
 
