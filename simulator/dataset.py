@@ -137,7 +137,7 @@ def remove_stale_temporaries(path: str | Path) -> list[Path]:
     """
     path = Path(path)
     prefix = f".{path.name}.tmp"
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(path.parent.iterdir()) if path.parent.is_dir() else []
     except OSError:

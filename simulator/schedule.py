@@ -144,10 +144,10 @@ class Schedule:
             ks.append(np.array([TAG_SENTINEL], dtype=np.int64))
             js.append(np.array([0], dtype=np.int64))
         t = np.concatenate(ts) if ts else np.zeros(0)
-        k = np.concatenate(ks) if ks else np.zeros(0, dtype=np.int64)
+        tag = np.concatenate(ks) if ks else np.zeros(0, dtype=np.int64)
         j = np.concatenate(js) if js else np.zeros(0, dtype=np.int64)
-        order = np.lexsort((j, k, t))
-        return t[order], k[order], j[order]
+        order = np.lexsort((j, tag, t))
+        return t[order], tag[order], j[order]
 
     def boundary_after(self, target: float) -> float:
         """The first sample time >= target (or t_max): where a chunk may end."""
@@ -191,7 +191,7 @@ def build_schedule(config, model, n_probes: int, event_rate: float, push_rate: f
     g2 = model.gamma2_est
     gamma = config["couplings"]["gamma"]
     tau_cfg = run["tau"]
-    resolved = {}
+    resolved: dict = {}
     if tau_cfg["min"] == "auto":
         require_positive(g2, "run.tau.min")
         tmin = min(0.05 / g2, 0.3 / gamma)

@@ -14,7 +14,7 @@ import xarray as xr
 
 import simulator as S
 from analysis.bath import bath_mask, configured_gamma1
-from analysis.closure import Measurement, fixed_mask, run_loop
+from analysis.closure import Measurement, fixed_mask
 from analysis.estimates import median_with_error
 from analysis.studies import closure_study as cs
 from dotkmc import cli

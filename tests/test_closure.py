@@ -130,7 +130,7 @@ def test_growth_factor_power_iteration_finds_top_eigenvalue(tmp_path):
     def linear(config, g1, k):
         return Measurement(S_mat @ g1, np.zeros(L))
 
-    from analysis.closure import growth_factor, fixed_mask
+    from analysis.closure import growth_factor
     c = cfg(pin="ends").with_values({"lattice.L": L, "lattice.boundary": "open"})
     res = growth_factor(c, iterations=60, measure=linear)
     inner = S_mat[1:-1, 1:-1]
