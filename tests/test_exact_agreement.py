@@ -1,4 +1,4 @@
-"""SPEC §5, the central correctness test: the measured echo (and Ramsey signal) of
+"""The central correctness test (docs/exact.md, docs/model.md §4): the measured echo (and Ramsey signal) of
 every probe against the exact product, within the simulator's own error bars.
 
 Statistics

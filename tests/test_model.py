@@ -1,4 +1,4 @@
-"""The model of SPEC §2: lattice geometry, couplings' statistics, rates, initial state."""
+"""The model of docs/model.md §1-2: lattice geometry, couplings' statistics, rates, initial state."""
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
-"""Issue 4 analysis: on small configs the table's measured and exact columns agree."""
+"""The Gamma2-vs-Gamma1 scan analysis (docs/results.md): on small configs the table's
+measured and exact columns agree."""
 import numpy as np
 
 import simulator as S

@@ -1,4 +1,4 @@
-"""Sweeps (issue 4, item 1): expansion and seeds, dask == serial, worker loss,
+"""Sweeps (docs/sweeps.md): expansion and seeds, dask == serial, worker loss,
 restarts, failing members, the combined layout and the CLI entry point."""
 from __future__ import annotations
 

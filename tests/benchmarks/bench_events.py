@@ -1,4 +1,4 @@
-"""Events-per-second benchmarks of the kinetic Monte Carlo (issue 2 targets).
+"""Events-per-second benchmarks of the kinetic Monte Carlo (targets and results: docs/performance.md).
 
 Run:  python tests/benchmarks/bench_events.py [case ...]   (cases: a b c, default all)
 
