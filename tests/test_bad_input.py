@@ -2,8 +2,9 @@
 non-zero exit, one line on stderr naming the problem, no traceback, and leaves
 nothing behind (docs/reliability.md).
 
-The fast cases run concurrently in one fixture (each is a `python -m dotkmc.cli`
-subprocess); signals and concurrent runs are the slow tests at the end.
+The one-line cases run concurrently in one fixture (each is a `python -m dotkmc.cli`
+subprocess, about a hundred interpreter start-ups: the slow tier); signals and
+concurrent runs are the slow tests at the end.
 """
 from __future__ import annotations
 
@@ -443,6 +444,7 @@ def test_enough_cases():
     assert len(CASES) >= 60 and len({c.id for c in CASES}) == len(CASES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input_refused_in_one_line(case, outcomes):
     if case.skip_root and os.geteuid() == 0:
@@ -462,6 +464,7 @@ def test_bad_input_refused_in_one_line(case, outcomes):
 # ---------------------------------------------------------------------------
 # temporary files and locks left by killed processes
 # ---------------------------------------------------------------------------
+@pytest.mark.slow
 def test_orphans_of_killed_writers_are_removed_and_stale_locks_do_not_block(tmp_path, sources):
     cfg = tiny(tmp_path)
     out = tmp_path / "out.nc"
@@ -480,6 +483,7 @@ def test_orphans_of_killed_writers_are_removed_and_stale_locks_do_not_block(tmp_
     assert xr.load_dataset(out).attrs["finished"] == 1
 
 
+@pytest.mark.slow
 def test_resume_removes_orphans_and_finishes(tmp_path, sources):
     ck = copy_to(tmp_path, sources["ckpt"], "r.nc.ckpt")
     pid = dead_pid()
