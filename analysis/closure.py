@@ -432,7 +432,8 @@ def rule_sum_profile(config: Config, gamma1: np.ndarray) -> np.ndarray:
     model = simulator.build_model(config.with_values({"run.probes": "all"}), gamma1=np.asarray(gamma1, float))
     g = rule_sum_per_probe(model)
     n = gamma1.size
-    return np.bincount(model.probe_dot, weights=g, minlength=n) / np.maximum(np.bincount(model.probe_dot, minlength=n), 1)
+    counts = np.maximum(np.bincount(model.probe_dot, minlength=n), 1)
+    return np.bincount(model.probe_dot, weights=g, minlength=n) / counts
 
 
 def rule_sum_chain(config: Config, gamma1: np.ndarray, damping: float = 0.7, tol: float = 1e-7,

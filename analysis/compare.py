@@ -9,6 +9,7 @@ import numpy as np
 import xarray as xr
 
 import simulator
+from simulator.physics import hop_particles
 
 from .exact.fock import hop_echo, hop_ramsey
 from .exact.telegraph import flip_echo, flip_ramsey
@@ -62,7 +63,7 @@ def exact_signals(ds: xr.Dataset, model: simulator.Model | None = None,
             u[where, row["level"] % model.M] = row["U"]
             g1 = model.gamma1[dots]
             own = int(np.searchsorted(dots, row["probe_dot"]))
-            echo[i] = np.real(hop_echo(tau, u, model.n_particles, g1, own, row["probe_level"]))
-            r = hop_ramsey(tau, u, model.n_particles, g1, own, row["probe_level"])
+            echo[i] = np.real(hop_echo(tau, u, hop_particles(model.n_particles), g1, own, row["probe_level"]))
+            r = hop_ramsey(tau, u, hop_particles(model.n_particles), g1, own, row["probe_level"])
             ramsey[i], ramsey_imag[i] = np.real(r), np.imag(r)
     return {"echo": echo, "ramsey": ramsey, "ramsey_imag": ramsey_imag}

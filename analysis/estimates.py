@@ -12,6 +12,7 @@ import numpy as np
 import xarray as xr
 
 import simulator
+from simulator.physics import hop_particles
 
 from .meanfield.predictions import gamma2_rule_sum
 
@@ -70,7 +71,8 @@ def own_change_rate(ds: xr.Dataset, model: simulator.Model | None = None) -> flo
     if ds.attrs.get("kind") == "flip":
         return 1.0
     model = model or simulator.model_from_dataset(ds)
-    return min(model.n_particles, model.M - model.n_particles)
+    n = hop_particles(model.n_particles)
+    return min(n, model.M - n)
 
 
 def zscores(ds: xr.Dataset, ref: dict, name: str = "echo", min_count: float = 0.0,
@@ -115,7 +117,7 @@ def level_rates(model: simulator.Model) -> np.ndarray:
     """
     if model.kind == "flip":
         return model.gamma1
-    n, M = model.n_particles, model.M
+    n, M = hop_particles(model.n_particles), model.M
     return 2.0 * n * (M - n) * model.gamma1 / M
 
 

@@ -259,7 +259,8 @@ def quicklook_figure(run: xr.Dataset | Result, exact: bool = True, max_probes: i
     n_part = f", n = {model.n_particles}" if model.kind == "hop" else ""
     fig.suptitle(f"{model.kind} dynamics: d = {model.d}, L = {model.L}, M = {model.M}{n_part}, "
                  f"{_rate_text(g1, eu)}, cutoff r$_c$ = {model.cutoff:.3g} — typical $\\Gamma_2$ = {_fmt(g2)} {eu} "
-                 f"— {int(ds['n_events']):.3g} events over t = {float(ds.attrs.get('simulated_time', np.nan)):.3g} {tu}",
+                 f"— {int(ds['n_events']):.3g} events over "
+                 f"t = {float(ds.attrs.get('simulated_time', np.nan)):.3g} {tu}",
                  fontsize=11)
     return fig
 

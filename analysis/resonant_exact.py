@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 from math import comb
 
 import numpy as np
@@ -157,7 +157,8 @@ def level_energies(occ: ArrayLike, eps0: ArrayLike, U: ArrayLike, nu: ArrayLike)
     return eps0 + (occ - nu) @ np.asarray(U, dtype=float)
 
 
-def _validate(eps0, U, dot, gamma1, w, kind, n_particles):
+def _validate(eps0, U, dot, gamma1, w, kind, n_particles) -> tuple[
+        np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, np.ndarray | None, np.ndarray, np.ndarray]:
     if kind not in ("flip", "hop"):
         raise ValueError(f"kind must be 'flip' or 'hop', got {kind!r}")
     eps0 = np.asarray(eps0, dtype=float)
@@ -256,16 +257,19 @@ def cluster_generator(eps0: ArrayLike, U: ArrayLike, dot: ArrayLike, gamma1: Arr
     order = np.argsort(keys)
     sorted_keys = keys[order]
     energy = total_energy(occ, eps0, U, nu)
-    src, dst, lfrom, lto = [], [], [], []
+    src_l: list[np.ndarray] = []
+    dst_l: list[np.ndarray] = []
+    lfrom_l: list[np.ndarray] = []
+    lto_l: list[np.ndarray] = []
     states = np.arange(S)
     if kind == "flip":
         for l in range(N):
             new = keys ^ (np.int64(1) << l)
-            src.append(states)
-            dst.append(order[np.searchsorted(sorted_keys, new)])
+            src_l.append(states)
+            dst_l.append(order[np.searchsorted(sorted_keys, new)])
             on = occ[:, l] == 1
-            lfrom.append(np.where(on, l, -1))
-            lto.append(np.where(on, -1, l))
+            lfrom_l.append(np.where(on, l, -1))
+            lto_l.append(np.where(on, -1, l))
     else:
         for J in range(sizes.size):
             lev = np.flatnonzero(dot == J)
@@ -275,12 +279,12 @@ def cluster_generator(eps0: ArrayLike, U: ArrayLike, dot: ArrayLike, gamma1: Arr
                         continue
                     s = np.flatnonzero((occ[:, a] == 1) & (occ[:, b] == 0))
                     new = keys[s] - (np.int64(1) << a) + (np.int64(1) << b)
-                    src.append(s)
-                    dst.append(order[np.searchsorted(sorted_keys, new)])
-                    lfrom.append(np.full(s.size, a))
-                    lto.append(np.full(s.size, b))
+                    src_l.append(s)
+                    dst_l.append(order[np.searchsorted(sorted_keys, new)])
+                    lfrom_l.append(np.full(s.size, a))
+                    lto_l.append(np.full(s.size, b))
     cat = lambda parts: np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)  # noqa: E731
-    src, dst, lfrom, lto = cat(src), cat(dst), cat(lfrom), cat(lto)
+    src, dst, lfrom, lto = cat(src_l), cat(dst_l), cat(lfrom_l), cat(lto_l)
     dE = energy[dst] - energy[src]
     changed = np.where(lfrom >= 0, lfrom, lto)
     rate = gamma1[dot[changed]] * lorentzian(dE, w)
@@ -459,8 +463,8 @@ def _composite_gl(n_panels, w, offset, half_amps, groups, chunk):
     return total
 
 
-def lorentzian_expectation(w: float, offset: float = 0.0, half_amplitudes: ArrayLike | None = None, groups: tuple = (),
-                           tol: float = 1e-10, max_nodes: int = 50_000_000) -> float:
+def lorentzian_expectation(w: float, offset: float = 0.0, half_amplitudes: ArrayLike | None = None,
+                           groups: Sequence = (), tol: float = 1e-10, max_nodes: int = 50_000_000) -> float:
     r"""``E[w^2/(X^2 + w^2)]`` for a sum of independent discrete variables.
 
     ``X = offset + sum_j a_j s_j + sum_g Y_g`` with ``s_j = +-1`` equally likely

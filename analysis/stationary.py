@@ -64,13 +64,17 @@ __all__ = ["fluctuators", "shift_moments", "correlation_time", "shift_autocorrel
            "stationary_distribution", "stationary_bins", "default_edges"]
 
 
+def _hop_n(M: int, n_part: int | None) -> int:
+    if n_part is None or not 0 <= n_part <= M:
+        raise ValueError(f"hop needs 0 <= n_part <= M (got n_part={n_part}, M={M})")
+    return n_part
+
+
 def _nu(kind: str, M: int, n_part: int | None) -> float:
     if kind == "flip":
         return 0.5
     if kind == "hop":
-        if n_part is None or not 0 <= n_part <= M:
-            raise ValueError(f"hop needs 0 <= n_part <= M (got n_part={n_part}, M={M})")
-        return n_part / M
+        return _hop_n(M, n_part) / M
     raise ValueError(f"kind must be 'flip' or 'hop' (got {kind!r})")
 
 
@@ -107,6 +111,7 @@ def fluctuators(couplings: dict, kind: str, M: int, n_part: int | None = None) -
     if kind == "flip":
         half = np.array([0.5, 0.5])
         return [(np.array([-0.5 * abs(u), 0.5 * abs(u)]), half) for u in U if u != 0.0]   # sorted atoms
+    n_part = _hop_n(M, n_part)
     if comb(M, n_part) > MAX_DOT_CONFIGS:
         raise ValueError(f"C(M={M}, n={n_part}) = {comb(M, n_part)} configurations per dot is too many to "
                          f"enumerate (limit {MAX_DOT_CONFIGS})")
@@ -132,6 +137,7 @@ def _dot_variances(couplings: dict, kind: str, M: int, n_part: int | None):
     if kind == "flip":
         return 2.0 * np.ones(U.size), 0.25 * U ** 2
     dots, u = _dot_couplings(couplings, M)
+    n_part = _hop_n(M, n_part)
     if M < 2:
         return np.full(dots.size, float(M)), np.zeros(dots.size)
     dev = u - u.mean(axis=1, keepdims=True)
@@ -151,8 +157,8 @@ def shift_autocorrelation(t: ArrayLike, couplings: dict, kind: str, M: int, n_pa
     """Exact <X(t) X(0)> = sum_J Var X_J exp(-lambda_J |t|), lambda = 2 Gamma1 (flip)
     or M Gamma1 (hop); needs ``gamma1`` in ``couplings``."""
     rate, var = _contribution_rates(couplings, kind, M, n_part)
-    t = np.abs(np.asarray(t, dtype=float))
-    return np.sum(var[:, None] * np.exp(-np.outer(rate, t.ravel())), axis=0).reshape(t.shape)
+    ta = np.abs(np.asarray(t, dtype=float))
+    return np.sum(var[:, None] * np.exp(-np.outer(rate, ta.ravel())), axis=0).reshape(ta.shape)
 
 
 def correlation_time(couplings: dict, kind: str, M: int, n_part: int | None = None) -> float:
@@ -329,7 +335,7 @@ def stationary_distribution(couplings: dict, kind: str, M: int, n_part: int | No
         Probability per bin, exact (enumeration) or within the bound of
         :func:`stationary_bins` (grid method).
     """
-    edges = (default_edges(couplings, kind, M, n_part, int(bins)) if np.ndim(bins) == 0
+    edges = (default_edges(couplings, kind, M, n_part, int(np.asarray(bins))) if np.ndim(bins) == 0
              else np.asarray(bins, dtype=float))
     prob, _ = stationary_bins(couplings, kind, M, n_part, edges)
     return edges, prob

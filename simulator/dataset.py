@@ -108,7 +108,7 @@ def to_dataset(sim) -> xr.Dataset:
                       attrs=attrs)
 
 
-def own_transition_variables(sim) -> dict[str, np.ndarray]:
+def own_transition_variables(sim) -> dict[str, np.ndarray | np.int64]:
     """``gamma1_measured`` (own transitions of each probe level per unit of simulated
     time) with its batch-means error, ``n_proposals`` and the waiting-time statistics
     of the dynamics (docs/variables.md).
@@ -173,7 +173,7 @@ def remove_stale_temporaries(path: str | Path) -> list[Path]:
     """
     path = Path(path)
     prefix = f".{path.name}.tmp"
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(path.parent.iterdir()) if path.parent.is_dir() else []
     except OSError:

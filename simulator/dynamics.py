@@ -22,10 +22,10 @@ from . import resonant as RK
 from .config import Config
 from .estimators import SurvivalLaw
 from .kernels.dots import advance_dots, init_dots
-from .kernels.state import FLIP, HOP, Bins, DotRates, DotState, PushTable, SampleGrid, arrays_of
+from .kernels.state import FLIP, HOP, Bins, DotBlocks, DotRates, DotState, PushTable, SampleGrid, arrays_of
 from .kernels.tables import dot_blocks
 from .model import Model
-from .physics import level_rate, survival_law
+from .physics import hop_particles, level_rate, survival_law
 
 
 class Dynamics(ABC):
@@ -95,7 +95,7 @@ class FixedRates(Dynamics):
         self.push = push
         rates = m.dot_rates()
         self.params = DotRates(FLIP if m.kind == "flip" else HOP, int(m.M),
-                               int(m.n_particles) if m.kind == "hop" else 0, rates)
+                               int(hop_particles(m.n_particles)) if m.kind == "hop" else 0, rates)
         self.event_rate = float(rates.sum())
         pushes = np.diff(push.rev_ptr).reshape(m.n_dots, m.M).sum(axis=1)
         self.push_rate = float((level_rate(m.kind, m.M, rates) * pushes).sum())
@@ -104,7 +104,7 @@ class FixedRates(Dynamics):
                               perm=np.zeros(m.n_levels, dtype=np.uint8),
                               t_next=np.zeros(m.n_dots), events=np.zeros(m.n_dots, dtype=np.int64))
         init_dots(self.params, m.keys["dynamics"], self.state)
-        self.blocks = None
+        self.blocks: DotBlocks | None = None
 
     def set_threads(self, threads: int) -> None:
         m = self.model
@@ -112,6 +112,7 @@ class FixedRates(Dynamics):
 
     def advance(self, grid: SampleGrid, bins: Bins) -> int:
         st = self.state
+        assert self.blocks is not None, "set_threads() comes first"
         if self.blocks.relevant.shape[0] > 1:   # start-of-chunk state, read by blocks re-simulating halo dots
             snap = DotState(st.rng.copy(), st.occ.copy(), st.perm.copy(), st.t_next.copy(), st.events)
         else:

@@ -197,7 +197,7 @@ class Simulation:
 
     def state(self) -> dict:
         """The evolving arrays and scalars (what a checkpoint saves)."""
-        out = dict(self.state_arrays())
+        out: dict = dict(self.state_arrays())
         out.update(t=np.float64(self.t), finished=np.bool_(self.finished), wall=np.float64(self.wall),
                    chunk_time=np.float64(self.chunk_time))
         return out
@@ -492,6 +492,7 @@ def drive(sim: Simulation, checkpoint: str | Path | None = None, output: str | P
             previous[sig] = signal.signal(sig, lambda signum, _frame: interrupted.append(signum))
 
     def stop():
+        assert checkpoint is not None   # the handlers are installed only with a checkpoint path
         sim.save_checkpoint(checkpoint, output)
         name = signal.Signals(interrupted[0]).name
         raise Interrupted(f"{name} received: checkpoint written; resume with: dotkmc resume {checkpoint}",

@@ -21,12 +21,15 @@ times slower: keep such runs tiny. See docs/architecture.md.
 from __future__ import annotations
 
 import os
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar, cast
 
 F = TypeVar("F", bound=Callable)
 
 #: True when ``DOTKMC_DISABLE_JIT=1``: every kernel is plain Python.
 DISABLED: bool = os.environ.get("DOTKMC_DISABLE_JIT", "").strip() not in ("", "0")
+
+#: ``numba.prange`` (or ``range`` with the JIT disabled).
+prange: Any
 
 if DISABLED:
     prange = range
@@ -49,15 +52,16 @@ else:
 
     def jit(func: F) -> F:
         """Serial kernel: ``numba.njit(cache=True)``."""
-        return _nb.njit(cache=True)(func)
+        # a numba dispatcher is called exactly like the function it compiles
+        return cast(F, _nb.njit(cache=True)(func))
 
     def jit_parallel(func: F) -> F:
         """Kernel with a ``prange`` outer loop: ``numba.njit(parallel=True, cache=True)``."""
-        return _nb.njit(parallel=True, cache=True)(func)
+        return cast(F, _nb.njit(parallel=True, cache=True)(func))
 
     def jit_inline(func: F) -> F:
         """Helper inlined into its callers: ``numba.njit(inline="always", cache=True)``."""
-        return _nb.njit(inline="always", cache=True)(func)
+        return cast(F, _nb.njit(inline="always", cache=True)(func))
 
 
 def num_threads() -> int:

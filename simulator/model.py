@@ -258,7 +258,7 @@ def dot_gamma1(config: Config) -> np.ndarray:
         elif bath.side == "both":
             mask = left | right
         else:  # all faces
-            mask = ((coords < w) | (coords >= L - w)).any(axis=1)
+            mask = np.asarray(((coords < w) | (coords >= L - w)).any(axis=1))
         g[mask] = bath.gamma1
     return g
 
@@ -287,7 +287,7 @@ def build_model(config: Config, gamma1: np.ndarray | None = None, probes: np.nda
             raise ConfigError(f"gamma1 array must have shape ({n_dots},) with finite values >= 0")
     kind = dyn.kind
     n_part = round(dyn.filling * M) if kind == "hop" else None
-    nu = 0.5 if kind == "flip" else n_part / M
+    nu = 0.5 if n_part is None else n_part / M
     n_tr = transitions_per_dot(kind, M, n_part)
     g2 = gamma2_estimate(n_tr, smallest_positive(g1), cpl.gamma, d)
     cutoff = auto_cutoff(config["couplings"], g2) if cpl.cutoff == "auto" else float(cpl.cutoff)
@@ -297,7 +297,7 @@ def build_model(config: Config, gamma1: np.ndarray | None = None, probes: np.nda
         if run.probes == "all":
             probes = np.arange(n_levels, dtype=np.int64)
         else:
-            P = run.probes
+            P = int(run.probes)
             if P > n_levels:
                 raise ConfigError(f"run.probes = {P} is not allowed: the lattice has only {n_levels} levels")
             rng = probe_generator(keys["probes"])

@@ -17,9 +17,19 @@ import numpy as np
 from .config import ConfigError
 
 
+def hop_particles(n: int | None) -> int:
+    """The particles per dot of hop dynamics (``Model.n_particles``, None only for flip)."""
+    if n is None:
+        raise ValueError("hop dynamics need a particle number per dot (got None)")
+    return n
+
+
 def transitions_per_dot(kind: str, M: int, n: int | None) -> int:
     """n_tr: M for flip dynamics, n(M - n) for hop dynamics (docs/model.md §3)."""
-    return M if kind == "flip" else n * (M - n)
+    if kind == "flip":
+        return M
+    n = hop_particles(n)
+    return n * (M - n)
 
 
 def level_rate(kind: str, M: int, dot_rates: np.ndarray) -> np.ndarray:
@@ -80,4 +90,5 @@ def survival_law(kind: str, M: int, n: int | None, gamma1: np.ndarray) -> Surviv
     g = np.asarray(gamma1).astype(float)
     if kind == "flip":
         return SurvivalLaw(g, g, np.full(g.shape, 0.5))
+    n = hop_particles(n)
     return SurvivalLaw((M - n) * g, n * g, np.full(g.shape, n / M))

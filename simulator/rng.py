@@ -2,7 +2,7 @@
 
 Two generators, both plain 64-bit integer arithmetic that numba compiles to a
 handful of instructions (numba's own ``np.random`` costs ~9 ns a draw; see
-PERFORMANCE-NOTES):
+docs/performance.md):
 
 * ``mix64`` -- the SplitMix64 finaliser, a bijective avalanche mixer. Used as a
   *counter-based* hash: quenched disorder (couplings u_ij, static energies) is a

@@ -146,10 +146,10 @@ class Schedule:
             ks.append(np.array([TAG_SENTINEL], dtype=np.int64))
             js.append(np.array([0], dtype=np.int64))
         t = np.concatenate(ts) if ts else np.zeros(0)
-        k = np.concatenate(ks) if ks else np.zeros(0, dtype=np.int64)
+        tag = np.concatenate(ks) if ks else np.zeros(0, dtype=np.int64)
         j = np.concatenate(js) if js else np.zeros(0, dtype=np.int64)
-        order = np.lexsort((j, k, t))
-        return t[order], k[order], j[order]
+        order = np.lexsort((j, tag, t))
+        return t[order], tag[order], j[order]
 
     def boundary_after(self, target: float) -> float:
         """The first sample time >= target (or t_max): where a chunk may end."""

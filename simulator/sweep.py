@@ -516,7 +516,7 @@ def combine(config: Config, members: list[Member], datasets: list, errors: dict 
                                  {"long_name": "each member's size along each of its dimensions"})
     coords["member_dim"] = ("member_dim", np.asarray(member_dims, dtype=object))
 
-    sweep_table = {k: v for k, v in lists.items()}
+    sweep_table: dict[str, Any] = {k: v for k, v in lists.items()}
     sweep_table["realizations"] = realizations
     attrs = {
         "title": "dotkmc sweep",
@@ -565,14 +565,16 @@ def member_dataset(ds: xr.Dataset, index) -> xr.Dataset:
              "version": ds.attrs.get("version"), "units": ds.attrs.get("units")}
     attrs.update({k: ds.attrs[k] for k in ("Conventions", *V.VERSION_ATTRS) if k in ds.attrs})
     out = {}
-    for name, var in sub.data_vars.items():
+    for key, var in sub.data_vars.items():
+        name = str(key)   # xarray names are Hashable; a run's are strings
         if var.attrs.get(_MEMBER_ATTR_FLAG):
             value = var.values[()]
             attrs[name] = value.item() if hasattr(value, "item") else value
         elif not name.startswith("member_"):
             out[name] = _restore_dtype(var)
     coords = {}
-    for name, var in sub.coords.items():
+    for key, var in sub.coords.items():
+        name = str(key)
         if name in sweep_dims or name == "member_dim":
             continue
         base = name[: -len("_value")]

@@ -37,6 +37,7 @@ import platform
 import sys
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 import xarray as xr
 
@@ -363,7 +364,7 @@ def swept_key(key: str) -> Var:
 
     if key not in CONFIG_UNITS:
         raise KeyError(f"configuration key {key!r} has no unit in simulator/variables.py CONFIG_UNITS")
-    field = SCHEMA
+    field: Any = SCHEMA
     for part in key.split("."):
         field = field[part]
     name = key.replace(".", "__")

@@ -2,8 +2,9 @@
 non-zero exit, one line on stderr naming the problem, no traceback, and leaves
 nothing behind (docs/reliability.md).
 
-The fast cases run concurrently in one fixture (each is a `python -m dotkmc.cli`
-subprocess); signals and concurrent runs are the slow tests at the end.
+The one-line cases run concurrently in one fixture (each is a `python -m dotkmc.cli`
+subprocess, about a hundred interpreter start-ups: the slow tier); signals and
+concurrent runs are the slow tests at the end.
 """
 from __future__ import annotations
 
@@ -241,8 +242,10 @@ CASES = [
     # --- configuration files -------------------------------------------------
     Case("toml-syntax", lambda d, _: ["run", tiny(d, TINY + "[run\n"), "-o", d / "o.nc"], ("not valid TOML", "line")),
     Case("toml-duplicate-key", run_text(with_table("lattice", "L = 9")), ("not valid TOML",)),
-    Case("config-is-dir", lambda d, s: ["run", a_dir(d, s), "-o", d / "o.nc"], ("cannot read config file", "directory")),
-    Case("config-missing", lambda d, _: ["run", d / "missing.toml", "-o", d / "o.nc"], ("missing.toml", "No such file")),
+    Case("config-is-dir", lambda d, s: ["run", a_dir(d, s), "-o", d / "o.nc"],
+         ("cannot read config file", "directory")),
+    Case("config-missing", lambda d, _: ["run", d / "missing.toml", "-o", d / "o.nc"],
+         ("missing.toml", "No such file")),
     Case("config-binary", lambda d, s: ["run", file_with(b"\xff\xfe\x00bad", "b.toml")(d, s), "-o", d / "o.nc"],
          ("b.toml", "not UTF-8")),
     Case("config-is-netcdf", lambda d, s: ["run", copy_to(d, s["result"], "r.toml"), "-o", d / "o.nc"],
@@ -286,7 +289,8 @@ CASES = [
     Case("tau-max-over-tmax", run_set("run.tau.max=1000.0"), ("run.tau.max", "run.t_max")),
     Case("tmax-zero", run_set("run.t_max=0"), ("run.t_max = 0", "(0, inf)", "'auto'")),
     Case("tmax-word", run_set("run.t_max=long"), ("run.t_max = 'long'", "'auto'")),
-    Case("tmax-auto-no-rate", run_set("dynamics.gamma1=0", "run.t_max=auto", "couplings.cutoff=1.0"), ("run.t_max = 'auto'", "positive rate")),
+    Case("tmax-auto-no-rate", run_set("dynamics.gamma1=0", "run.t_max=auto", "couplings.cutoff=1.0"),
+         ("run.t_max = 'auto'", "positive rate")),
     Case("probes-zero", run_set("run.probes=0"), ("run.probes = 0", "'all'")),
     Case("probes-too-many", run_set("run.probes=100"), ("run.probes",)),
     Case("batches-2", run_set("run.batches=2"), ("run.batches = 2", "[4, 100000]")),
@@ -366,12 +370,14 @@ CASES = [
     Case("resume-locked", lambda d, s: ["resume", copy_to(d, s["ckpt"], "r.nc.ckpt"), "-o", d / "o.nc", "-q"],
          ("r.nc.ckpt", "in use by another dotkmc run"), locks=["r.nc.ckpt"]),
     # --- results given to analyze / plot ----------------------------------------------
-    Case("analyze-text", lambda d, s: ["analyze", file_with(b"hello\n", "t.nc")(d, s)], ("t.nc", "not a readable netCDF")),
+    Case("analyze-text", lambda d, s: ["analyze", file_with(b"hello\n", "t.nc")(d, s)],
+         ("t.nc", "not a readable netCDF")),
     Case("analyze-empty", lambda d, s: ["analyze", file_with(b"", "e.nc")(d, s)], ("e.nc", "empty")),
     Case("analyze-truncated", lambda d, s: ["analyze", truncated("result", 0.5, "h.nc")(d, s)],
          ("h.nc", "not a readable netCDF")),
     Case("analyze-foreign-nc", lambda d, s: ["analyze", foreign_nc(d, s)], ("foreign.nc", "not a dotkmc result")),
-    Case("analyze-checkpoint", lambda d, s: ["analyze", copy_to(d, s["ckpt"], "c.nc")], ("c.nc", "not a readable netCDF")),
+    Case("analyze-checkpoint", lambda d, s: ["analyze", copy_to(d, s["ckpt"], "c.nc")],
+         ("c.nc", "not a readable netCDF")),
     Case("analyze-npz", lambda d, s: ["analyze", npz_file(d, s)], ("foreign.npz", "not a readable netCDF")),
     Case("analyze-dir", lambda d, s: ["analyze", a_dir(d, s)], ("is a directory",)),
     Case("analyze-missing", lambda d, _: ["analyze", d / "none.nc"], ("none.nc", "does not exist")),
@@ -438,6 +444,7 @@ def test_enough_cases():
     assert len(CASES) >= 60 and len({c.id for c in CASES}) == len(CASES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input_refused_in_one_line(case, outcomes):
     if case.skip_root and os.geteuid() == 0:
@@ -457,6 +464,7 @@ def test_bad_input_refused_in_one_line(case, outcomes):
 # ---------------------------------------------------------------------------
 # temporary files and locks left by killed processes
 # ---------------------------------------------------------------------------
+@pytest.mark.slow
 def test_orphans_of_killed_writers_are_removed_and_stale_locks_do_not_block(tmp_path, sources):
     cfg = tiny(tmp_path)
     out = tmp_path / "out.nc"
@@ -475,6 +483,7 @@ def test_orphans_of_killed_writers_are_removed_and_stale_locks_do_not_block(tmp_
     assert xr.load_dataset(out).attrs["finished"] == 1
 
 
+@pytest.mark.slow
 def test_resume_removes_orphans_and_finishes(tmp_path, sources):
     ck = copy_to(tmp_path, sources["ckpt"], "r.nc.ckpt")
     pid = dead_pid()

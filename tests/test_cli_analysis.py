@@ -14,7 +14,7 @@ import xarray as xr
 
 import simulator as S
 from analysis.bath import bath_mask, configured_gamma1
-from analysis.closure import Measurement, fixed_mask, run_loop
+from analysis.closure import Measurement, fixed_mask
 from analysis.estimates import median_with_error
 from analysis.studies import closure_study as cs
 from dotkmc import cli
@@ -101,6 +101,7 @@ def test_analyze_runs_print_the_datasets_linewidths_and_build_each_model_once(re
     assert "figure: " not in blocks[0] + blocks[1]       # no bath, no profile
 
 
+@pytest.mark.slow
 def test_analyze_sweep_writes_its_figures_and_builds_each_member_model_once(results, tmp_path, capsys,
                                                                             count_models):
     figs = tmp_path / "figs"
@@ -119,6 +120,7 @@ def test_analyze_without_exact_skips_it(results, capsys):
     assert "typical Gamma2, echo" in out and "exact" not in out
 
 
+@pytest.mark.slow
 def test_plot_run_and_sweep(results, tmp_path, capsys):
     assert cli.main(["plot", str(results["flip"]), "-o", str(tmp_path / "run.png")]) == 0
     assert cli.main(["plot", str(results["sweep"]), "-o", str(tmp_path / "sweep.png")]) == 0

@@ -130,7 +130,7 @@ def test_growth_factor_power_iteration_finds_top_eigenvalue(tmp_path):
     def linear(config, g1, k):
         return Measurement(S_mat @ g1, np.zeros(L))
 
-    from analysis.closure import growth_factor, fixed_mask
+    from analysis.closure import growth_factor
     c = cfg(pin="ends").with_values({"lattice.L": L, "lattice.boundary": "open"})
     res = growth_factor(c, iterations=60, measure=linear)
     inner = S_mat[1:-1, 1:-1]
@@ -313,6 +313,7 @@ def test_rule_sum_chain_is_self_consistent():
     assert g2[-1] < 0.3 * g2[1]             # falls off away from the bath (not monotone: random couplings)
 
 
+@pytest.mark.slow
 def test_selfconsistent_cli_bath_chain_over_samples(tmp_path, capsys):
     """`dotkmc selfconsistent` on a small bath chain with two samples: one loop folder
     per sample, the comparison table and figure; a second call recomputes nothing."""
@@ -370,6 +371,7 @@ def test_iterate_past_convergence_continues_the_same_update(tmp_path):
     np.testing.assert_allclose(np.exp(more), exact, rtol=5e-4)
 
 
+@pytest.mark.slow
 def test_few_windows_are_reported(tmp_path, capsys):
     """A run too short for its rates has few windows at the echo's crossing: the
     helper counts them, `dotkmc run` and the loop say so; a long run does not."""

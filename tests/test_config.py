@@ -65,6 +65,7 @@ def test_cli_reports_bad_config_in_one_line(tmp_path):
     assert res.returncode == 2 and "table.key=value" in res.stderr
 
 
+@pytest.mark.slow
 def test_cli_help_everywhere():
     for cmd in ([], ["run"], ["resume"], ["analyze"], ["plot"], ["config"], ["meanfield"],
                 ["sweep"], ["selfconsistent"]):

@@ -69,6 +69,7 @@ def test_different_seed_differs():
     assert not np.array_equal(a["echo"].values, b["echo"].values)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["flip", "hop"])
 def test_chunking_does_not_change_result(kind):
     cfg = S.load_config(SMALL, [f"dynamics.kind={kind}"])
@@ -96,6 +97,7 @@ def test_checkpoint_resume_api(tmp_path):
         assert not ck.exists()  # removed once the run completed
 
 
+@pytest.mark.slow
 def test_sigkill_and_resume_cli(tmp_path):
     """A real `dotkmc run` killed with SIGKILL mid-run, then `dotkmc resume`."""
     cfg = long_run_config(tmp_path / "long.toml", t_max=40000.0, checkpoint_every=0.0001)
@@ -123,6 +125,7 @@ def test_sigkill_and_resume_cli(tmp_path):
     assert_identical(full, resumed)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["flip", "hop"])
 @pytest.mark.parametrize("boundary", ["periodic", "open"])
 def test_thread_blocks_do_not_change_result(kind, boundary):
@@ -138,6 +141,7 @@ def test_thread_blocks_do_not_change_result(kind, boundary):
         assert_identical(results[0], r)
 
 
+@pytest.mark.slow
 def test_ctrl_c_checkpoints_and_resumes(tmp_path):
     """SIGINT to a real `dotkmc run`: it finishes the chunk, writes a checkpoint,
     exits 130 with the resume command; resuming gives the uninterrupted result."""

@@ -203,7 +203,8 @@ def test_default_typical_gamma2_matches_the_exact_product(name):
 
 def grid_table() -> str:
     """The table of docs/model.md §4: ``python tests/test_error_bars.py``."""
-    lines = ["| configuration | probes | windows per tau | echo points | mean z² | max abs(z) | typical Γ2 | exact | (meas − exact)/err |",
+    lines = ["| configuration | probes | windows per tau | echo points | mean z² | max abs(z) | typical Γ2 | exact "
+             "| (meas − exact)/err |",
              "|---|---|---|---|---|---|---|---|---|"]
     for name in GRID:
         ds, ref = grid_result(name)

@@ -1,4 +1,4 @@
-"""Tests of analysis.exact: the exact echo/Ramsey references of SPEC §5.
+"""Tests of analysis.exact: the exact echo/Ramsey references of docs/exact.md.
 
 Every closed form is checked against an independent, obviously correct twin:
 the 2-state Markov-chain matrix form (scipy.linalg.expm), a high-precision
@@ -145,7 +145,7 @@ def test_robust_everywhere():
 
 
 # ---------------------------------------------------------------------------
-# limits (paper Appendix B rules; SPEC §5)
+# limits (paper Appendix B rules; docs/exact.md)
 # ---------------------------------------------------------------------------
 
 def test_limit_strong_coupling_decays_at_lambda():

@@ -1,4 +1,4 @@
-"""SPEC §5, the central correctness test: the measured echo (and Ramsey signal) of
+"""The central correctness test (docs/exact.md, docs/model.md §4): the measured echo (and Ramsey signal) of
 every probe against the exact product, within the simulator's own error bars.
 
 Statistics
@@ -62,6 +62,10 @@ def run_config(kind, d, amplitude, gamma1, M, seed, cutoff="auto", t_flips=1500.
 FLIP_CASES = [(d, amp, g1) for d in (1, 2) for amp in ("gauss", "pm1") for g1 in (1e-1, 1e-2, 1e-3, 1e-4)]
 FLIP_CASES.append((1, "gauss", 1e-8))   # phases stay accurate at gamma/Gamma2 ~ 1e7
 HOP_CASES = [(M, g1) for M in (2, 4, 6) for g1 in (1e-2, 1e-3)]
+# the longer runs (d = 2 at small Gamma1, the 1e-8 case, M = 6 at 1e-3) are in the slow tier
+FLIP_PARAMS = [pytest.param(*c, marks=pytest.mark.slow) if (c[0] == 2 and c[2] <= 1e-3) or c[2] < 1e-4 else c
+               for c in FLIP_CASES]
+HOP_PARAMS = [pytest.param(*c, marks=pytest.mark.slow) if c == (6, 1e-3) else c for c in HOP_CASES]
 
 
 @functools.lru_cache(maxsize=None)
@@ -98,18 +102,19 @@ def _check_pooled(zs, n_groups):
     assert MEAN_Z2 - half < z2 < MEAN_Z2 + half, f"pooled mean z^2 = {z2:.3f}, expected {MEAN_Z2:.3f} +- {half:.3f}"
 
 
-@pytest.mark.parametrize("d,amp,g1", FLIP_CASES)
+@pytest.mark.parametrize("d,amp,g1", FLIP_PARAMS)
 def test_flip_echo_matches_exact_product(d, amp, g1):
     ds, ref = flip_result(d, amp, g1)
     _check_bonferroni(ds, ref, "echo")
 
 
-@pytest.mark.parametrize("d,amp,g1", FLIP_CASES)
+@pytest.mark.parametrize("d,amp,g1", FLIP_PARAMS)
 def test_flip_ramsey_matches_exact_product(d, amp, g1):
     ds, ref = flip_result(d, amp, g1)
     _check_bonferroni(ds, ref, "ramsey")
 
 
+@pytest.mark.slow
 def test_flip_error_bars_are_calibrated():
     """Pooled over all flip runs: the z^2 are neither too large nor too small."""
     for name in ("echo", "ramsey"):
@@ -117,13 +122,14 @@ def test_flip_error_bars_are_calibrated():
         _check_pooled([z[np.isfinite(z)] for z in zs], n_groups=len(FLIP_CASES) * P)
 
 
-@pytest.mark.parametrize("M,g1", HOP_CASES)
+@pytest.mark.parametrize("M,g1", HOP_PARAMS)
 def test_hop_echo_matches_exact_fock_product(M, g1):
     ds, ref = hop_result(M, g1)
     _check_bonferroni(ds, ref, "echo")
     _check_bonferroni(ds, ref, "ramsey")
 
 
+@pytest.mark.slow
 def test_hop_error_bars_are_calibrated():
     zs = [zscores(*hop_result(*c), "echo") for c in HOP_CASES]
     _check_pooled([z[np.isfinite(z)] for z in zs], n_groups=len(HOP_CASES) * P)
@@ -140,6 +146,7 @@ def test_exact_linewidth_of_mean_echo_is_reproduced():
     assert abs(g_meas - g_exact) < 4 * sig, (g_meas, g_exact, sig)
 
 
+@pytest.mark.slow
 def test_gamma2_converged_in_cutoff():
     """Doubling r_c moves the typical Gamma2 by less than its error bar.
 

@@ -1,4 +1,4 @@
-"""SPEC 6.2 per-configuration predictions."""
+"""Per-configuration predictions (docs/meanfield.md, "Per-configuration predictions")."""
 import numpy as np
 import pytest
 from scipy.optimize import brentq

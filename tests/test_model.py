@@ -1,4 +1,4 @@
-"""The model of SPEC §2: lattice geometry, couplings' statistics, rates, initial state."""
+"""The model of docs/model.md §1-2: lattice geometry, couplings' statistics, rates, initial state."""
 from __future__ import annotations
 
 import math
@@ -116,7 +116,8 @@ def test_initial_state_is_stationary():
 @pytest.mark.parametrize("kind", ["flip", "hop"])
 def test_event_rates(kind):
     cfg = S.load_config({"lattice": {"d": 1, "L": 500, "levels": 4}, "couplings": {"cutoff": 1.0},
-                         "dynamics": {"kind": kind, "gamma1": 0.01, "bath": {"side": "left", "width": 100, "gamma1": 0.05}},
+                         "dynamics": {"kind": kind, "gamma1": 0.01,
+                                      "bath": {"side": "left", "width": 100, "gamma1": 0.05}},
                          "run": {"t_max": 2000.0, "probes": 2, "tau": {"min": 1.0, "max": 100.0},
                                  "trajectory": {"probes": 0}}})
     ds = S.run(cfg, progress=False)

@@ -302,6 +302,7 @@ def test_coarse_sampling_window_is_stated():
     check_labels(fig)
 
 
+@pytest.mark.slow
 def test_sweep_figure_and_cli(tmp_path, capsys):
     raw = {"lattice": {"L": 16, "levels": 2},
            "run": {"t_max": 2000.0, "probes": 4, "seed": 7, "trajectory": {"probes": 1}},

@@ -1,4 +1,5 @@
-"""Issue 4 analysis: on small configs the table's measured and exact columns agree."""
+"""The Gamma2-vs-Gamma1 scan analysis (docs/results.md): on small configs the table's
+measured and exact columns agree."""
 import numpy as np
 
 import simulator as S
@@ -25,7 +26,8 @@ def test_table_measured_agrees_with_exact(tmp_path):
 
 def test_log_exponent_fit_recovers_a_known_power():
     rows = [{"kind": "flip", "d": 2, "M": 2, "n_tr": 2, "gamma": 1.0, "gamma1": g,
-             "measured": 2 * g * 1.7 * np.log(1 / (2 * g)) ** 2, "measured_err": 0.01 * 2 * g * np.log(1 / (2 * g)) ** 2}
+             "measured": 2 * g * 1.7 * np.log(1 / (2 * g)) ** 2,
+             "measured_err": 0.01 * 2 * g * np.log(1 / (2 * g)) ** 2}
             for g in np.geomspace(1e-7, 1e-2, 8)]
     p, err, n = fit_log_exponent(rows)[("flip", 2)]
     assert n == 8 and abs(p - 2) < 1e-8 + 4 * err

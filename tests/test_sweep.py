@@ -1,4 +1,4 @@
-"""Sweeps (issue 4, item 1): expansion and seeds, dask == serial, worker loss,
+"""Sweeps (docs/sweeps.md): expansion and seeds, dask == serial, worker loss,
 restarts, failing members, the combined layout and the CLI entry point."""
 from __future__ import annotations
 
@@ -120,6 +120,7 @@ def test_shape_changing_key_is_padded(tmp_path):
                     xr.load_dataset(SW.member_path(tmp_path / "pad.nc", m)))
 
 
+@pytest.mark.slow
 def test_local_cluster_equals_serial(tmp_path):
     cfg = make_config(SMALL)
     serial = SW.run_sweep(cfg, tmp_path / "serial.nc", workers=0, progress=False)
@@ -128,6 +129,7 @@ def test_local_cluster_equals_serial(tmp_path):
     assert_same(xr.load_dataset(tmp_path / "dask.nc"), xr.load_dataset(tmp_path / "serial.nc"))
 
 
+@pytest.mark.slow
 def test_killed_worker_still_completes(tmp_path):
     from dask.distributed import Client, LocalCluster
 
@@ -170,6 +172,7 @@ def test_killed_worker_still_completes(tmp_path):
     assert_same(ds, serial)
 
 
+@pytest.mark.slow
 def test_restart_recomputes_only_missing(tmp_path, monkeypatch):
     cfg = make_config(SMALL)
     out = tmp_path / "restart.nc"

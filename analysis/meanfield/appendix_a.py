@@ -32,7 +32,8 @@ __all__ = [
 def _entropy(s):
     s = check_positive("s", s)
     if np.any(s > np.log(2) + 1e-12):
-        raise ValueError(f"parameter 's' (entropy per degree of freedom) must be in (0, log 2] (got {float(np.max(s))!r})")
+        raise ValueError(f"parameter 's' (entropy per degree of freedom) must be in (0, log 2] "
+                         f"(got {float(np.max(s))!r})")
     return s
 
 
@@ -77,7 +78,9 @@ def gamma_n_gaussian(n, W, Delta, gamma, Xi, s, d=1):
 
 
 def nhat_d_a2_printed(W, Delta, Xi, s):
-    r"""Optimal volume as printed, Eq. (A2): :math:`\hat n^d = \frac{1}{2s}\log\!\left(\frac{\Delta^2}{W^2}\frac{\Xi s}{2}\right)`.
+    r"""Optimal volume as printed, Eq. (A2).
+
+    :math:`\hat n^d = \frac{1}{2s}\log\!\left(\frac{\Delta^2}{W^2}\frac{\Xi s}{2}\right)`.
 
     Parameters
     ----------

@@ -322,7 +322,7 @@ def solve_chain(L, gamma_over_delta, xi=1.0, gamma=1.0, boundary="pinned", bath_
     prev_delta = None
     residual = np.inf
     lfloor = np.log(floor)
-    for it in range(1, int(max_iter) + 1):
+    for it in range(1, int(max_iter) + 1):   # noqa: B007 (`it` is the iteration count returned below)
         ext = np.concatenate([np.full(R, -np.inf), np.full(bw, lbath), u, np.full(R, -np.inf)])
         # window for free dot i (ext index R+bw+i) covers offsets -R..R
         lG1 = sliding_window_view(ext, 2 * R + 1)[bw:bw + L]

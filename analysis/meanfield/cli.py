@@ -87,9 +87,10 @@ def _solve(args) -> int:
     print()
     print("closed forms (Gamma_2):")
     print(f"  Eq. (18) (no log)          {_fmt(gamma2_eq18(args.gamma, args.delta_m, N2, z, args.Xi, args.K))}")
-    print(f"  Eq. (19) printed           {_fmt(gamma2_eq19_printed(args.gamma, args.delta_m, N2, args.d, args.Xi, args.K))}")
-    print(f"  Eq. (19) corrected (exact) {_fmt(gamma2_eq19_corrected(args.gamma, args.delta_m, N2, args.d, args.Xi, args.K))}"
-          f"   [Gamma_1 = {_fmt(gamma1_eq19_corrected(args.gamma, args.delta_m, N2, args.d, args.Xi, args.K))}]")
+    eq19 = (args.gamma, args.delta_m, N2, args.d, args.Xi, args.K)
+    print(f"  Eq. (19) printed           {_fmt(gamma2_eq19_printed(*eq19))}")
+    print(f"  Eq. (19) corrected (exact) {_fmt(gamma2_eq19_corrected(*eq19))}"
+          f"   [Gamma_1 = {_fmt(gamma1_eq19_corrected(*eq19))}]")
     print(f"  Eq. (20) printed           {_fmt(gamma2_eq20_printed(args.gamma, args.delta_m, N2, args.d))}"
           f"   (Xi log K = 1)")
     print(f"  Eq. (20) corrected         {_fmt(gamma2_eq20_corrected(args.gamma, args.delta_m, N2, args.d))}")

@@ -137,8 +137,8 @@ def fig6(outdir="docs/figures", g=1e-3, d=1, kappas_minus_1=(0.55, 0.3, 0.15)):
 def fig7(outdir="docs/figures", Ls=(8, 16, 32, 64, 128, 256), Ls_b=(16, 32, 64)):
     """Fig. 7: critical gamma/delta_m of the pinned chain against L, with fit, and the bulk onset."""
     plt = _plt()
-    crit, err = zip(*[_chain.critical_coupling(L, rtol=1e-6) for L in Ls])
-    crit = np.array(crit)
+    crit_t, err = zip(*[_chain.critical_coupling(L, rtol=1e-6) for L in Ls])
+    crit = np.array(crit_t)
     fit = _chain.fit_power_law(np.array(Ls, float), crit, sigma_log_y=np.array(err))
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4))
     ax.loglog(Ls, crit, "ko", label="bisection (pinned ends)")
@@ -154,11 +154,11 @@ def fig7(outdir="docs/figures", Ls=(8, 16, 32, 64, 128, 256), Ls_b=(16, 32, 64))
     data = []
     for L in Ls_b:
         ins = np.array([not _chain.chain_is_metallic(L, x / L) for x in below])
-        vals = []
+        g2s = []
         for x in above:
             r = _chain.solve_chain(L, x / L, seed=1e-3, classify=False, max_iter=20000, tol=1e-8, damping=0.9)
-            vals.append(r.gamma2[(L - 1) // 2] if r.status == "converged" else np.nan)
-        data.append((L, ins, np.array(vals)))
+            g2s.append(r.gamma2[(L - 1) // 2] if r.status == "converged" else np.nan)
+        data.append((L, ins, np.array(g2s)))
     bottom = min(np.nanmin(v) for _, _, v in data) / 100
     xs = np.linspace(1.0, 4.0, 40)
     for i, (L, ins, vals) in enumerate(data):

@@ -117,6 +117,7 @@ class _Model:
         if self.log_correction:
             ell = np.log(self.gamma / self.N2) - u
             return np.log(self.N2) + u + self.d * np.log(ell), 1.0 - self.d / ell
+        assert self.z is not None   # required (and checked) without the log correction
         return np.log(self.z * self.N2) + u, np.ones_like(u)
 
     # Gamma_1 law in logs ----------------------------------------------
@@ -263,7 +264,8 @@ def solve_selfconsistent(gamma, delta_m, N2, d, Xi, K, law="auto", log_correctio
         if m.law == "eq15":
             s_root = 2 * float(v) - r
             if (np.log(m.delta_m) - s_root) / np.log(m.K) < 2:
-                note = (note + "; " if note else "") + "N_c < 2: Eq. (15) degenerate (all orders in the Lorentzian core)"
+                note = ((note + "; " if note else "")
+                        + "N_c < 2: Eq. (15) degenerate (all orders in the Lorentzian core)")
         out.append(FixedPoint(float(np.exp(r)), float(np.exp(v)), lam, stable, note, float(r), float(v)))
     return out
 

@@ -18,6 +18,7 @@ probe's own term the same.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import xarray as xr
@@ -46,7 +47,7 @@ def sweep_points(ds: xr.Dataset) -> Points:
 
 
 
-def point_row(params: dict, members: list[xr.Dataset | Result], exact: bool = True, rule: bool = True) -> dict:
+def point_row(params: dict, members: Sequence[xr.Dataset | Result], exact: bool = True, rule: bool = True) -> dict:
     """One row of the scan table: measured, exact, rule-sum and Eq. 12 linewidths
     at one parameter point (the module docstring defines them)."""
     meas, ex, rs, g1s = [], [], [], []
@@ -108,7 +109,7 @@ def fit_log_exponent(rows: list[dict], min_log: float = 2.0) -> dict[tuple[str, 
     least squares in log-log over points with ell >= min_log, weighted by the
     measured relative errors; returns {(kind, d): (p, p_err, n_points)}."""
     out = {}
-    groups = {}
+    groups: dict = {}
     for r in rows:
         if r.get("failed"):
             continue
@@ -183,7 +184,8 @@ def plot_distributions(ds: xr.Dataset, path: str | Path, max_curves: int = 6, po
         first = points[0][0]
         fixed = {k: v for k, v in first.items() if isinstance(v, str) or k == "lattice.levels"}
         points = [(p, ms) for p, ms in points if all(p.get(k) == v for k, v in fixed.items())]
-        points = [points[i] for i in np.unique(np.linspace(0, len(points) - 1, min(max_curves, len(points))).astype(int))]
+        keep = np.unique(np.linspace(0, len(points) - 1, min(max_curves, len(points))).astype(int))
+        points = [points[i] for i in keep]
     data = []
     for params, members in points:
         g = np.concatenate([m.gamma2_censored for m in members])
@@ -197,7 +199,7 @@ def plot_distributions(ds: xr.Dataset, path: str | Path, max_curves: int = 6, po
         lim = max(np.percentile(np.abs(x), 99.5) for _, x in data) * 1.2
         bins = np.linspace(-lim, lim, 40)
         for label, x in data:
-            ax.hist(x, bins=bins, histtype="step", density=True, label=label)
+            ax.hist(x, bins=bins.tolist(), histtype="step", density=True, label=label)
     ax.set_xlabel(r"$\log_{10}[\Gamma_2(i) / \Gamma_2^{typ}]$")
     ax.set_ylabel("density")
     ax.set_title("spread of the per-probe echo linewidths", fontsize=10)

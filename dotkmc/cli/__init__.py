@@ -77,3 +77,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:   # e.g. `dotkmc config --schema | head`: the reader left, not an error
         sys.stdout = open(os.devnull, "w")
         return 0
+    finally:   # an in-process caller (tests, notebooks) gets its own SIGTERM handler back
+        signal.signal(signal.SIGTERM, previous)

@@ -58,7 +58,8 @@ def cmd_selfconsistent(args: argparse.Namespace) -> int:
     from analysis.plots import plot_loop
 
     hist = run_loop(cfg, outdir, progress=False, log=log)
-    print(f"status: {hist.attrs['status']} after {hist.sizes['iteration']} iterations; history: {outdir / 'history.nc'}")
+    print(f"status: {hist.attrs['status']} after {hist.sizes['iteration']} iterations; "
+          f"history: {outdir / 'history.nc'}")
     print(f"plot:   {plot_loop(hist, outdir / 'history.png')}")
     return 0 if _settled(hist.attrs["status"]) else 1
 

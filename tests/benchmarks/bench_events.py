@@ -1,4 +1,4 @@
-"""Events-per-second benchmarks of the kinetic Monte Carlo (issue 2 targets).
+"""Events-per-second benchmarks of the kinetic Monte Carlo (targets and results: docs/performance.md).
 
 Run:  python tests/benchmarks/bench_events.py [case ...]   (cases: a b c, default all)
 
@@ -46,7 +46,8 @@ def measure(raw: dict, threads: int = 1) -> dict:
         sim.step()
     wall = time.perf_counter() - t0
     ev = sim.n_events
-    return {"threads": sim.threads, "events": ev, "seconds": round(wall, 3), "events_per_s": ev / wall, "setup_s": round(setup, 2),
+    return {"threads": sim.threads, "events": ev, "seconds": round(wall, 3), "events_per_s": ev / wall,
+            "setup_s": round(setup, 2),
             "probes": sim.P, "levels": sim.model.n_levels, "cutoff": sim.model.cutoff,
             "neighbours_per_probe": float(np.diff(sim.model.coupling_rows().ptr).mean()),
             "t0_spacing": sim.resolved["t0_spacing"],
