@@ -39,6 +39,7 @@ from typing import Callable
 import numpy as np
 import xarray as xr
 
+from simulator.seeds import iteration_seed  # one seed tree (docs/architecture.md)
 import simulator
 from simulator import variables
 from simulator.config import Config
@@ -85,11 +86,6 @@ class Measurement:
     stderr: np.ndarray          # per dot
     dataset: xr.Dataset | None = None
     few_windows: int = 0        # probes with < simulator.MIN_WINDOWS windows at their crossing
-
-
-def iteration_seed(seed: int, iteration: int) -> int:
-    """Seed of iteration k's sample with disorder = 'redraw': SeedSequence([seed, k])."""
-    return int(np.random.SeedSequence([int(seed), int(iteration)]).generate_state(1, np.uint32)[0])
 
 
 def disorder(config: Config) -> str:
