@@ -336,20 +336,22 @@ def parse_override(item: str) -> tuple[str, Any]:
     return key, value
 
 
+def flatten(tables: dict, prefix: str = "") -> dict[str, Any]:
+    """Nested tables -> {"table.key": value} in table order (the leaves of the schema or of a config)."""
+    flat: dict[str, Any] = {}
+    for k, v in tables.items():
+        full = f"{prefix}.{k}" if prefix else k
+        if isinstance(v, dict):
+            flat.update(flatten(v, full))
+        else:
+            flat[full] = v
+    return flat
+
+
 def _validate_sweep(sweep: dict) -> dict:
     if not isinstance(sweep, dict):
         raise ConfigError(f"[sweep] must be a table, got {sweep!r}")
-    flat: dict[str, Any] = {}
-
-    def walk(node, prefix):
-        for k, v in node.items():
-            full = f"{prefix}.{k}" if prefix else k
-            if isinstance(v, dict):
-                walk(v, full)
-            else:
-                flat[full] = v
-
-    walk(sweep, "")
+    flat = flatten(sweep)
     out: dict[str, Any] = {}
     for key, values in flat.items():
         if key == "realizations":
@@ -410,17 +412,8 @@ def load_config(source: str | Path | dict | None = None, overrides: list[str] | 
 
 def describe_schema() -> str:
     """Human-readable list of every key, its default and what is allowed."""
-    lines = []
-
-    def walk(node, prefix):
-        for k, v in node.items():
-            full = f"{prefix}.{k}" if prefix else k
-            if isinstance(v, dict):
-                walk(v, full)
-            else:
-                lines.append(f"{full:28s} default {v.default!r:12}  {v.check.allowed}  -- {v.doc}")
-
-    walk(SCHEMA, "")
+    lines = [f"{full:28s} default {v.default!r:12}  {v.check.allowed}  -- {v.doc}"
+             for full, v in flatten(SCHEMA).items()]
     lines += [
         "",
         "[sweep] (optional; used by 'dotkmc sweep' and 'dotkmc selfconsistent', refused by 'dotkmc run')",

@@ -60,7 +60,8 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from .kernels.dots import deposit as _deposit, init_dots
+from .kernels.dots import deposit as _deposit
+from .kernels.dots import init_dots, pick_hop
 from .kernels.state import FLIP, HOP, DotRates, DotState
 from .kernels.tables import reverse_rows
 from .rng import mix64, seed_streams, to_unit, xoro_next
@@ -445,14 +446,7 @@ def _advance(tb, st, pt, sample_t, n, t_a, buckets, dEP, dC):
                 n_acc += 1
                 since += 1
         else:
-            x, s0, s1 = xoro_next(s0, s1)
-            sa = int(to_unit(x) * npart)
-            if sa >= npart:
-                sa = npart - 1
-            x, s0, s1 = xoro_next(s0, s1)
-            sb = npart + int(to_unit(x) * (M - npart))
-            if sb >= M:
-                sb = M - 1
+            sa, sb, s0, s1 = pick_hop(s0, s1, npart, M)
             la = perm[base + sa]
             lb = perm[base + sb]
             # U_ab: entry lb (skipping la itself) of the same-dot head of row la

@@ -135,6 +135,23 @@ def deposit(l, dn, t, plo, phi, rev_ptr, rev_probe, rev_U, probe_of, sample_t, n
 
 
 @jit_inline
+def pick_hop(s0, s1, n_part, M):
+    """The slots of one hop move, uniformly: an occupied slot a in [0, n_part) and an
+    empty slot b in [n_part, M) of a dot's permutation (slots [0, n) hold the
+    occupied levels, see :func:`init_dots`). Two draws from the stream (s0, s1);
+    returns (a, b, s0, s1). Shared by every dynamics that moves particles."""
+    x, s0, s1 = xoro_next(s0, s1)
+    a = int(to_unit(x) * n_part)
+    if a >= n_part:
+        a = n_part - 1
+    x, s0, s1 = xoro_next(s0, s1)
+    b = n_part + int(to_unit(x) * (M - n_part))
+    if b >= M:
+        b = M - 1
+    return a, b, s0, s1
+
+
+@jit_inline
 def _run_dot(I, t, s0, s1, occ, perm, base, kind, M, n_part, R, plo, phi, rev_ptr, rev_probe, rev_U, probe_of,
              sample_t, n, t_a, inv_width, buckets, dEP, dC):
     """All events of dot I before sample_t[n-1], from state (t, s0, s1) and the dot's
@@ -154,14 +171,7 @@ def _run_dot(I, t, s0, s1, occ, perm, base, kind, M, n_part, R, plo, phi, rev_pt
             deposit(lev0 + a, dn, t, plo, phi, rev_ptr, rev_probe, rev_U, probe_of, sample_t, n, t_a,
                     inv_width, buckets, dEP, dC)
         else:
-            x, s0, s1 = xoro_next(s0, s1)
-            a = int(to_unit(x) * n_part)
-            if a >= n_part:
-                a = n_part - 1
-            x, s0, s1 = xoro_next(s0, s1)
-            b = n_part + int(to_unit(x) * (M - n_part))
-            if b >= M:
-                b = M - 1
+            a, b, s0, s1 = pick_hop(s0, s1, n_part, M)
             la = perm[base + a]
             lb = perm[base + b]
             perm[base + a] = lb
