@@ -345,6 +345,9 @@ def run_loop(config: Config, outdir: str | Path, measure: Callable | None = None
             it = it.merge(keep.drop_vars(["dot"], errors="ignore"), compat="override")
             it.attrs.update({"loop_config": text, "loop_identity": identity, "status": status, "iteration": k,
                              "law": law(config)})
+        for name in ("gamma1", "gamma2", "gamma2_stderr", "gamma1_target", "gamma1_next", "max_z", "map_slope"):
+            it[name].attrs.update(variables.HISTORY[name].attrs)   # the history's registry entry, one iteration
+        it.attrs.update(variables.provenance_attrs())
         simulator.write_netcdf(it, path)
         history.append(it)
         if log and meas.few_windows:

@@ -126,6 +126,10 @@ def test_loop_history_describes_itself(tmp_path):
     assert_described(ds, V.HISTORY.__getitem__)
     assert_provenance(ds.attrs)
     assert {"config", "status", "law"} <= set(ds.attrs)
+    first = xr.load_dataset(tmp_path / "iter-0000.nc")          # each iteration's file too
+    for name in first.data_vars:
+        assert first[name].attrs.get("units") and first[name].attrs.get("long_name"), name
+    assert_provenance(first.attrs)
 
 
 def _schema_keys(table: dict, prefix: str = "") -> list[str]:
