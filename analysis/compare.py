@@ -9,6 +9,7 @@ import numpy as np
 import xarray as xr
 
 import simulator
+from simulator.dynamics import resonance_width
 from simulator.physics import hop_particles
 
 from .exact.fock import hop_echo, hop_ramsey
@@ -17,7 +18,7 @@ from .exact.telegraph import flip_echo, flip_ramsey
 
 def is_resonant(model: simulator.Model) -> bool:
     """Whether a run's rates respond to the configuration (dynamics.resonance_width set)."""
-    return model.config["dynamics"].get("resonance_width", "none") != "none"
+    return resonance_width(model.config) is not None
 
 
 def exact_signals(ds: xr.Dataset, model: simulator.Model | None = None,

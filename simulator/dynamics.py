@@ -28,6 +28,13 @@ from .model import Model
 from .physics import hop_particles, level_rate, survival_law
 
 
+def fixed_push_rate(model: Model, push: PushTable) -> float:
+    """Probe updates per unit time with fixed rates: each level changes at its level
+    rate (:func:`simulator.physics.level_rate`) and moves the probes coupled to it."""
+    pushes = np.diff(push.rev_ptr).reshape(model.n_dots, model.M).sum(axis=1)
+    return float((level_rate(model.kind, model.M, model.dot_rates()) * pushes).sum())
+
+
 class Dynamics(ABC):
     """Interface between the orchestration and one kind of dynamics.
 
@@ -97,8 +104,7 @@ class FixedRates(Dynamics):
         self.params = DotRates(FLIP if m.kind == "flip" else HOP, int(m.M),
                                int(hop_particles(m.n_particles)) if m.kind == "hop" else 0, rates)
         self.event_rate = float(rates.sum())
-        pushes = np.diff(push.rev_ptr).reshape(m.n_dots, m.M).sum(axis=1)
-        self.push_rate = float((level_rate(m.kind, m.M, rates) * pushes).sum())
+        self.push_rate = fixed_push_rate(m, push)
         self.state = DotState(rng=np.zeros((m.n_dots, 2), dtype=np.uint64),
                               occ=np.zeros(m.n_levels, dtype=np.uint8),
                               perm=np.zeros(m.n_levels, dtype=np.uint8),
@@ -161,14 +167,10 @@ class Resonant(Dynamics):
     def __init__(self, model: Model, push: PushTable, width: float):
         m = self.model = model
         self.tables = RK.from_model(m, width)
-        touch = ((np.diff(push.rev_ptr) > 0) | (push.probe_of >= 0)).astype(np.uint8)
-        self.probe_tables = RK.ProbeTables(push.rev_ptr, push.rev_probe, push.rev_U, push.probe_of, touch)
+        self.probe_tables = RK.with_touch(push)
         self.state = RK.init_state(self.tables, m.n_dots, m.probes.shape[0], m.keys["dynamics"])
         self.event_rate = float(self.tables.rate_total)
-        # the bound of the fixed rates: acceptance only lowers it
-        rates = m.dot_rates()
-        pushes = np.diff(push.rev_ptr).reshape(m.n_dots, m.M).sum(axis=1)
-        self.push_rate = float((level_rate(m.kind, m.M, rates) * pushes).sum())
+        self.push_rate = fixed_push_rate(m, push)   # the fixed rates' value bounds it: acceptance only lowers it
 
     def set_threads(self, threads: int) -> None:
         pass   # one global causal order: serial for any thread count

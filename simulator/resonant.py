@@ -57,16 +57,16 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-import numba as nb
 import numpy as np
 
+from .jit import jit, jit_inline
 from .kernels.dots import deposit as _deposit
 from .kernels.dots import init_dots, pick_hop
-from .kernels.state import FLIP, HOP, DotRates, DotState
-from .kernels.tables import reverse_rows
+from .kernels.state import FLIP, HOP, DotRates, DotState, PushTable
+from .kernels.tables import push_table
 from .rng import mix64, seed_streams, to_unit, xoro_next
 
-__all__ = ["ResonantTables", "ProbeTables", "ResonantState", "from_model", "probe_tables", "init_state",
+__all__ = ["ResonantTables", "ProbeTables", "ResonantState", "from_model", "probe_tables", "with_touch", "init_state",
            "advance", "recompute_energies", "level_energies", "mean_occupation", "waiting_time_stats",
            "RECOMPUTE_PER_LEVEL"]
 
@@ -264,21 +264,20 @@ def from_model(model, w: float, recompute_every: int | None = None) -> ResonantT
 def probe_tables(model) -> ProbeTables:
     """The probe tables of ``model``, built exactly as :class:`simulator.engine.Simulation` does."""
     rows = model.coupling_rows()
-    rev_ptr = np.zeros(model.n_levels + 1, dtype=np.int64)
-    nnz = rows.U.shape[0]
-    rev_probe = np.empty(nnz, dtype=np.int64)
-    rev_U = np.empty(nnz)
-    reverse_rows(model.n_levels, rows.ptr, rows.level, rows.U, rev_ptr, rev_probe, rev_U)
-    probe_of = np.full(model.n_levels, -1, dtype=np.int64)
-    probe_of[model.probes] = np.arange(model.probes.shape[0])
-    touch = ((np.diff(rev_ptr) > 0) | (probe_of >= 0)).astype(np.uint8)
-    return ProbeTables(rev_ptr=rev_ptr, rev_probe=rev_probe, rev_U=rev_U, probe_of=probe_of, touch=touch)
+    return with_touch(push_table(model.n_levels, rows.ptr, rows.level, rows.U, model.probes))
+
+
+def with_touch(push: PushTable) -> ProbeTables:
+    """A run's :class:`PushTable` plus ``touch``: 1 for the levels whose change any probe sees."""
+    touch = ((np.diff(push.rev_ptr) > 0) | (push.probe_of >= 0)).astype(np.uint8)
+    return ProbeTables(rev_ptr=push.rev_ptr, rev_probe=push.rev_probe, rev_U=push.rev_U, probe_of=push.probe_of,
+                       touch=touch)
 
 
 # ---------------------------------------------------------------------------
 # state
 # ---------------------------------------------------------------------------
-@nb.njit(cache=True)
+@jit
 def _level_energies(tb, occ, out):
     """out_l = eps0_l + sum_j U_lj (n_j - nu), in row order (the reference summation)."""
     lev = tb.lev
@@ -337,7 +336,7 @@ def init_state(tables: ResonantTables, n_dots: int, n_probes: int, key) -> Reson
                          level_stat=np.zeros((n_levels, 2)))
 
 
-@nb.njit(cache=True)
+@jit
 def _first_time(rng, inv_rate):
     if math.isinf(inv_rate):
         return np.inf
@@ -350,7 +349,7 @@ def _first_time(rng, inv_rate):
 # ---------------------------------------------------------------------------
 # the kernel
 # ---------------------------------------------------------------------------
-@nb.njit(inline="always", cache=True)
+@jit_inline
 def _change(l, dn, t, ptr, lev, U, eps, level_stat, touch, rev_ptr, rev_probe, rev_U, probe_of, own, wt_last,
             wt_n, wt_sum, wt_sq, sample_t, n, t_a, inv_width, buckets, dEP, dC):
     """Level l changes by dn at time t: neighbours' energies, probe bins, diagnostics.
@@ -379,7 +378,7 @@ def _change(l, dn, t, ptr, lev, U, eps, level_stat, touch, rev_ptr, rev_probe, r
         wt_last[p] = t
 
 
-@nb.njit(cache=True)
+@jit
 def _advance(tb, st, pt, sample_t, n, t_a, buckets, dEP, dC):
     """All proposals before sample_t[n-1], in time order. Returns accepted events."""
     t_end = sample_t[n - 1]

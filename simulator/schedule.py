@@ -172,16 +172,3 @@ class Schedule:
             if m < self.n_traj_times:
                 best = min(best, float(m) * self.traj_dt)
         return best
-
-
-def build_schedule(config, model, n_probes: int, event_rate: float, push_rate: float = 0.0) -> tuple[Schedule, dict]:
-    """The schedule of ``n_probes`` probes and the resolved "auto" values of the
-    tau grid, window spacing and trajectory (a thin wrapper of
-    :func:`simulator.plan.resolve`'s resolution, for callers that drive the
-    kernels without an engine; no work check).
-    """
-    from .plan import _resolve   # plan builds on this module
-
-    plan = _resolve(config, model, n_probes, event_rate, push_rate)
-    resolved = {k: v for k, v in plan.resolved.items() if k not in ("cutoff", "gamma2_estimate")}
-    return plan.schedule, resolved

@@ -13,6 +13,7 @@ import pytest
 import xarray as xr
 
 import simulator as S
+from long_run import long_run_config
 from simulator.dataset import NONDETERMINISTIC_ATTRS, to_dataset
 from simulator.engine import Simulation, drive
 
@@ -22,27 +23,6 @@ SMALL = {"lattice": {"d": 2, "L": 6, "levels": 3}, "couplings": {"cutoff": 2.5},
                  "trajectory": {"probes": 2, "dt": 5.0}}}
 
 
-def long_run_config(path: Path, t_max: float, checkpoint_every: float) -> Path:
-    """A run of several seconds (1D, 16 384 levels) for the kill/interrupt tests."""
-    path.write_text(LONG_RUN.format(t_max=t_max, every=checkpoint_every))
-    return path
-
-
-LONG_RUN = """[lattice]
-d = 1
-L = 4096
-levels = 4
-[couplings]
-cutoff = 6.0
-[dynamics]
-gamma1 = 0.05
-[run]
-t_max = {t_max}
-probes = 16
-checkpoint_every = {every}
-tau = {{ min = 0.5, max = 200.0, points = 12, t0_spacing = 0.0 }}
-trajectory = {{ probes = 1, dt = 10.0 }}
-"""
 
 
 def assert_identical(a: xr.Dataset, b: xr.Dataset) -> None:
