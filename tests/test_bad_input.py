@@ -417,7 +417,9 @@ CASES = [
 ]
 
 
-def _run_case(case: Case, folder: Path, src: dict):
+def _prepare(case: Case, folder: Path, src: dict):
+    """Make a case's files and take its locks (serially: netCDF/HDF5 writes are not
+    thread-safe); returns (CLI arguments, held lock fds, folder snapshot)."""
     folder.mkdir()
     args = case.setup(folder, src)
     held = []
@@ -426,7 +428,10 @@ def _run_case(case: Case, folder: Path, src: dict):
         fcntl.flock(fd, fcntl.LOCK_EX)
         os.write(fd, b"424242\n")
         held.append(fd)
-    before = snapshot(folder)
+    return args, held, snapshot(folder)
+
+
+def _run_case(args: list, held: list, before: dict, folder: Path):
     try:
         res = cli(*args)
     finally:
@@ -438,9 +443,9 @@ def _run_case(case: Case, folder: Path, src: dict):
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory, sources) -> dict:
     root = tmp_path_factory.mktemp("cases")
-    todo = list(CASES)
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = {c.id: pool.submit(_run_case, c, root / c.id, sources) for c in todo}
+    prepared = {c.id: _prepare(c, root / c.id, sources) for c in CASES}
+    with ThreadPoolExecutor(max_workers=4) as pool:   # only the CLI subprocesses run in parallel
+        futures = {cid: pool.submit(_run_case, *p, root / cid) for cid, p in prepared.items()}
         return {k: f.result() for k, f in futures.items()}
 
 
