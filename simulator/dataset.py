@@ -66,6 +66,7 @@ def to_dataset(sim) -> xr.Dataset:
         "gamma2_echo_of_mean": crossing_rate(tau, mean_echo)[()],
         "gamma2_ramsey_typical": np.nanmedian(g2r) if np.isfinite(g2r).any() else np.nan,
         "gamma2_ramsey_of_mean": crossing_rate(tau, mean_ramsey)[()],
+        **spectral_diffusion_variables(stats),
         "energy": sim.traj.energy,
         "gamma1": m.gamma1,
         "events_per_dot": sim.events,
@@ -106,6 +107,15 @@ def to_dataset(sim) -> xr.Dataset:
     return xr.Dataset(data_vars={n: v for n, v in variables.items() if not V.RUN[n].is_dimension_coordinate},
                       coords={n: v for n, v in variables.items() if V.RUN[n].is_dimension_coordinate},
                       attrs=attrs)
+
+
+def spectral_diffusion_variables(stats: dict) -> dict[str, np.ndarray]:
+    """``sd_variance`` with its error, ``sd_width`` and the probe average
+    ``sd_variance_probe_mean`` from :func:`simulator.estimators.batch_means`
+    (docs/model.md section 4, Spectral diffusion)."""
+    var = stats["sd_variance"]
+    return {"sd_variance": var, "sd_variance_stderr": stats["sd_variance_stderr"], "sd_width": np.sqrt(var),
+            "sd_variance_probe_mean": np.nanmean(var, axis=0)}
 
 
 def own_transition_variables(sim) -> dict[str, np.ndarray | np.int64]:

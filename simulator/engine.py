@@ -27,7 +27,7 @@ from .dynamics import Dynamics, make_dynamics, state_array_names
 from .estimators import SurvivalLaw, batch_means, survival_count_variance
 from .jit import num_threads
 from .kernels.estimate import batch_plan, flush_batch, initial_energies, reconstruct_and_estimate
-from .kernels.layout import new_counters, new_estimates, window_counts
+from .kernels.layout import new_counters, new_estimates, start_energies, window_counts
 from .kernels.state import (Accumulators, Batching, Bins, DotState, ProbeState, SampleGrid, Trajectory,
                             arrays_of)
 from .kernels.tables import bucket_index, push_table
@@ -49,7 +49,8 @@ STATE_SCALARS = ("t", "finished", "wall", "chunk_time")
 
 # Checkpoint file format marker (docs/reliability.md, "Checkpoints").
 # 2: Accumulators.own_at_batch, and the resonant dynamics' arrays
-CHECKPOINT_FORMAT = "dotkmc-checkpoint-2"
+# 3: the spectral-diffusion rows of the estimator array (kernels/layout.py)
+CHECKPOINT_FORMAT = "dotkmc-checkpoint-3"
 
 
 class Simulation:
@@ -103,6 +104,7 @@ class Simulation:
         self.finished = False
         self.wall = 0.0
         initial_energies(rows.ptr, rows.level, rows.U, dyn.occupations(), m.nu, self.probes.eps)
+        start_energies(self.acc.est, self.probes.eps)
         if self.traj.energy.shape[1] > 0:
             self.traj.energy[:, 0] = self.traj.eps0 + self.probes.eps[traj_p]
         # ---- chunking -------------------------------------------------------

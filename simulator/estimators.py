@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernels.layout import ramsey_imag_sum, signal_sums, survival_sums, window_counts
+from .kernels.layout import ramsey_imag_sum, sd_sums, signal_sums, survival_sums, window_counts
 from .physics import SurvivalLaw  # noqa: F401  (re-export: its home is simulator.physics)
 
 
@@ -86,6 +86,11 @@ def batch_means(est: np.ndarray, kstat: np.ndarray, survival: tuple[np.ndarray, 
         var(X) = var_bm(Z) + R^2 var_S.
     Where no window survived, |R| <= 1 is bounded by 1. The estimate itself (the
     plain mean of X) is unchanged. See docs/model.md §4.
+
+    Also the spectral-diffusion variance ``sd_variance`` = mean over all windows
+    of D^2, D = eps(t0+tau) - eps(t0) (no survival condition), with its plain
+    weighted batch-means error ``sd_variance_stderr`` (docs/model.md §4,
+    Spectral diffusion).
     """
     counts = window_counts(kstat)
     ntot, B, n2 = counts.total, counts.batches, counts.sq   # (K,)
@@ -109,6 +114,12 @@ def batch_means(est: np.ndarray, kstat: np.ndarray, survival: tuple[np.ndarray, 
             out[name] = mean.T
             out[name + "_stderr"] = np.sqrt(np.maximum(var, 0.0)).T
         out["ramsey_imag"] = (ramsey_imag_sum(est) / ntot[:, None]).T
+        # spectral diffusion: mean of D^2 over every window (no survival condition), plain batch means
+        d2 = sd_sums(est)
+        mean = d2.total / ntot[:, None]
+        ss = d2.sq - 2.0 * mean * d2.by_count + mean ** 2 * n2[:, None]
+        out["sd_variance"] = mean.T
+        out["sd_variance_stderr"] = np.sqrt(np.maximum(ss / norm, 0.0)).T
     return out
 
 

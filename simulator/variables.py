@@ -17,6 +17,7 @@ follow UDUNITS syntax (the one CF uses):
 
 * ``couplings_gamma``   -- energies and rates;
 * ``couplings_gamma-1`` -- times (the inverse unit; UDUNITS writes x^-1 as ``x-1``);
+* ``couplings_gamma2``  -- squared energies (UDUNITS writes x^2 as ``x2``);
 * ``1``                 -- dimensionless numbers, counts, indices, flags, text,
   and lengths in lattice spacings;
 * ``s``                 -- wall-clock seconds (only ``run.checkpoint_every``).
@@ -41,12 +42,13 @@ from typing import Any
 
 import xarray as xr
 
-__all__ = ["Var", "RUN", "MEMBER_ATTRS", "SWEEP", "HISTORY", "CONFIG_UNITS", "ENERGY", "TIME", "ONE",
+__all__ = ["Var", "RUN", "MEMBER_ATTRS", "SWEEP", "HISTORY", "CONFIG_UNITS", "ENERGY", "ENERGY2", "TIME", "ONE",
            "SWEEP_DIMS", "CONVENTIONS", "VERSION_ATTRS", "SWEEP_KEPT_ATTRS", "provenance_attrs",
            "run_variable", "swept_key", "sweep_spec", "annotate", "render_page"]
 
 ENERGY = "couplings_gamma"
 TIME = "couplings_gamma-1"
+ENERGY2 = "couplings_gamma2"
 ONE = "1"
 #: placeholder for the sweep dimensions in registered dims
 SWEEP_DIMS = "*sweep"
@@ -150,6 +152,22 @@ RUN = _table(
         "Median of `gamma2_ramsey` over the probes whose Ramsey signal crossed 1/e; NaN if none crossed."),
     Var("gamma2_ramsey_of_mean", (), ENERGY, "Gamma2* of the probe-averaged Ramsey signal",
         "1/tau_e of the Ramsey signal averaged over probes (docs/model.md section 4, Linewidths)."),
+    Var("sd_variance", ("probe", "tau"), ENERGY2, "spectral-diffusion variance sigma_i^2(t_w = tau)",
+        "Mean over windows of D^2, D = eps_i(t0+tau) - eps_i(t0) the change of the probe's energy over the "
+        "waiting time t_w = tau, over every window whether or not the probe's own occupation changed "
+        "(docs/model.md section 4, Spectral diffusion); exact value for fixed rates in "
+        "docs/spectral-diffusion.md section 2."),
+    Var("sd_variance_stderr", ("probe", "tau"), ENERGY2, "standard error of sd_variance",
+        "Weighted batch-means standard error of `sd_variance`; below about one window with a change of a "
+        "coupled level per tau point it misses the Poisson noise of those windows "
+        "(docs/model.md section 4, Spectral diffusion)."),
+    Var("sd_width", ("probe", "tau"), ENERGY, "spectral-diffusion width sigma_i(t_w = tau)",
+        "sqrt(`sd_variance`): the rms spread of the probe's energy after a waiting time t_w = tau, what "
+        "hole burning and single-molecule spectroscopy measure (its relative error is half that of "
+        "`sd_variance`)."),
+    Var("sd_variance_probe_mean", ("tau",), ENERGY2, "probe-averaged spectral-diffusion variance",
+        "Mean of `sd_variance` over the probes (NaN-free probes); the probes differ in their couplings, so "
+        "its spread over probes is disorder, not a statistical error."),
     Var("energy", ("traj_probe", "time"), ENERGY, "probe level energy eps_i(t)",
         "Level energy eps_i(t) = eps0_i + sum_j U_ij (n_j(t) - nu_J) of the trajectory probes at the "
         "times `time` (docs/model.md sections 1 and 4, Trajectories)."),
@@ -462,7 +480,8 @@ def render_page() -> str:
         "",
         "**Units.** ħ = 1; energies and rates are in the unit of `couplings.gamma`,",
         "written `couplings_gamma`; times in its inverse, `couplings_gamma-1` (UDUNITS",
-        "syntax for an inverse); `1` marks dimensionless numbers, counts, indices,",
+        "syntax for an inverse), squared energies in `couplings_gamma2` (UDUNITS for a",
+        "square); `1` marks dimensionless numbers, counts, indices,",
         "flags, text and lengths in lattice spacings. The symbol is not the bare word",
         "`gamma` because UDUNITS, the unit library of CF tools, defines `gamma` as a",
         "nanotesla.",

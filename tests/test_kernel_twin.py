@@ -4,8 +4,8 @@ import pytest
 
 import simulator as S
 from simulator.engine import Simulation
-from simulator.kernels.layout import (BER, BRI, BRR, BS, NB_CUR, PH1, PH2, REBASE_EVERY, ramsey_imag_sum, signal_sums,
-                                      survival_sums, window_counts)
+from simulator.kernels.layout import (BD2, BER, BRI, BRR, BS, EN1, EN2, NB_CUR, PH1, PH2, REBASE_EVERY, ramsey_imag_sum,
+                                      sd_sums, signal_sums, survival_sums, window_counts)
 from simulator.model import coupling_envelope
 
 import twin
@@ -67,7 +67,17 @@ def test_kernel_matches_twin(name, t0_spacing):
     surv = survival_sums(est)
     _close(surv.total, ref["survival"], n, "survival total (TS)")
     _close(surv.sq, ref["survival_sq"], n * n, "survival squared batch sums (ASS)")
-    for row in (BER, BRR, BRI, BS):   # the last batch is closed at the end
+    # spectral diffusion (docs/model.md §4): sums of D^2 over every window, scaled by
+    # the probe's largest D^2 so that the tolerance is relative
+    d2 = sd_sums(est)
+    scale = np.maximum(ref["sd2"].max(axis=0, keepdims=True), 1e-300)
+    assert ref["sd2"].max() > 0
+    _close(d2.total, ref["sd2"], scale, "sd D^2 total (SD2)")
+    _close(d2.sq, ref["sd2_sq"], scale * scale, "sd D^2 squared batch sums (AD2)")
+    _close(d2.by_count, ref["sd2_by_count"], n * scale, "sd D^2 batch sum x count (QD2)")
+    _close(est[EN1], ref["en1"], 1.0, "EN1")
+    _close(est[EN2], ref["en2"], 1.0, "EN2")
+    for row in (BER, BRR, BRI, BS, BD2):   # the last batch is closed at the end
         assert not est[row].any()
     # the stored phases and the probes' phases, rebased as the kernel does
     _close(est[PH1], ref["ph1"], 1.0, "PH1")

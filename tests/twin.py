@@ -159,11 +159,12 @@ def simulate(sim):
     batch-means sums of docs/model.md §4 (``echo``, ``ramsey_re``, ``ramsey_im``,
     ``survival``; ``*_sq`` sums of squared batch sums; ``*_by_count`` sums of
     batch sum x batch window count; ``*_by_survival`` sums of batch sum x survival
-    batch sum), per-tau window counts (``n_windows``, ``n_batches``,
+    batch sum; ``sd2``, ``sd2_sq``, ``sd2_by_count``: the same sums of the squared
+    energy change D^2 = (eps(t0+tau) - eps(t0))^2 of every window), per-tau window counts (``n_windows``, ``n_batches``,
     ``n_windows_sq``), the final state (``phi``, ``eps``, ``cnt``: phases
     rebased at every REBASE_EVERY-th batch boundary as in the kernel; ``ph1``,
-    ``ph2``, ``cnt1``, ``cnt2``: (K, P) phases and own-change counts at the last
-    two visited grid points) and the trajectory.
+    ``ph2``, ``cnt1``, ``cnt2``, ``en1``, ``en2``: (K, P) phases, own-change counts
+    and energies eps - eps0 at the last two visited grid points) and the trajectory.
     """
     m = sim.model
     rows = m.coupling_rows()
@@ -223,7 +224,7 @@ def simulate(sim):
     for name in names:
         for suffix in ("", "_sq", "_by_count", "_by_survival"):
             out[name + suffix] = np.zeros((K, P))
-    for name in ("ph1", "ph2", "cnt1", "cnt2"):
+    for name in ("sd2", "sd2_sq", "sd2_by_count", "ph1", "ph2", "cnt1", "cnt2", "en1", "en2"):
         out[name] = np.zeros((K, P))
     out["phi"], out["eps"], out["cnt"] = np.zeros(P), np.zeros(P), np.zeros(P)
     traj = {}
@@ -260,6 +261,10 @@ def simulate(sim):
             i = np.searchsorted(times, t, side="left") - 1   # events strictly before t
             return epss[max(i, 0)] if i >= 0 else eps_start
 
+        def energies(ts):
+            # vectorised energy(); epss[0] is the energy at t = 0
+            return epss[np.maximum(np.searchsorted(times, ts, side="left") - 1, 0)]
+
         def own_count(t):
             return np.searchsorted(own_changes, t, side="right")   # own changes in [0, t]
 
@@ -281,9 +286,18 @@ def simulate(sim):
                 out[name + "_sq"][k, p] = (xb * xb).sum()
                 out[name + "_by_count"][k, p] = (n_b[k][closed[k]] * xb).sum()
                 out[name + "_by_survival"][k, p] = (xb * sums["survival"][closed[k]]).sum()
+            # spectral diffusion: every window, survival or not
+            d = energies(t2) - energies(t0)
+            db = np.zeros(n_batches)
+            np.add.at(db, batch, d * d)
+            db = db[closed[k]]
+            out["sd2"][k, p] = db.sum()
+            out["sd2_sq"][k, p] = (db * db).sum()
+            out["sd2_by_count"][k, p] = (n_b[k][closed[k]] * db).sum()
             last = grids[k][-2:].astype(float) * float(hs[k])
             out["ph1"][k, p], out["ph2"][k, p] = phase(last[1]) - ref, phase(last[0]) - ref
             out["cnt1"][k, p], out["cnt2"][k, p] = own_count(last[1]), own_count(last[0])
+            out["en1"][k, p], out["en2"][k, p] = energy(last[1]), energy(last[0])
         out["phi"][p] = phase(t_max) - ref
         out["eps"][p] = epss[-1]
         out["cnt"][p] = own_changes.size

@@ -8,6 +8,9 @@ independent Markov processes, so its echo and Ramsey signals factorise exactly
   random telegraph (:func:`flip_echo`, :func:`flip_ramsey`, ...);
 * :mod:`analysis.exact.fock`: hop dynamics, Markov chains on the Fock
   configurations of each dot (:func:`hop_echo`, :func:`hop_ramsey`, ...);
+* :mod:`analysis.exact.diffusion`: the spectral-diffusion variance sigma^2(t_w) of a
+  probe, flip and hop (:func:`flip_sd_variance`, :func:`hop_sd_variance`;
+  docs/spectral-diffusion.md §2);
 * :func:`decay_crossing_rate`: the linewidth of a decay curve.
 
 The public names of both modules are re-exported here, so that
@@ -21,6 +24,7 @@ from numpy.typing import ArrayLike
 
 import simulator
 
+from .diffusion import flip_sd_variance, hop_dot_sd_variance, hop_dot_sd_variance_chain, hop_sd_variance
 from .fock import hop_configurations, hop_dot_factor, hop_echo, hop_generator, hop_ramsey
 from .telegraph import (flip_echo, flip_energy_variance, flip_frequency_autocorrelation, flip_ramsey,
                         telegraph_echo_factor, telegraph_ramsey_factor)
@@ -37,6 +41,10 @@ __all__ = [
     "hop_ramsey",
     "flip_frequency_autocorrelation",
     "flip_energy_variance",
+    "flip_sd_variance",
+    "hop_dot_sd_variance",
+    "hop_dot_sd_variance_chain",
+    "hop_sd_variance",
     "decay_crossing_rate",
 ]
 

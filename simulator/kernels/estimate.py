@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 
 from ..jit import jit, jit_inline, jit_parallel, prange
-from .layout import (AE, AES, AR, ARS, ASS, BER, BRI, BRR, BS, N2, NB_CUR, NBAT, NTOT, PH1, PH2, QE, QR,
-                     REBASE_EVERY, SER, SRI, SRR, TAG_TRAJECTORY, TS)
+from .layout import (AD2, AE, AES, AR, ARS, ASS, BD2, BER, BRI, BRR, BS, EN1, EN2, N2, NB_CUR, NBAT, NTOT, PH1, PH2,
+                     QD2, QE, QR, REBASE_EVERY, SD2, SER, SRI, SRR, TAG_TRAJECTORY, TS)
 
 
 @jit
@@ -29,7 +29,8 @@ def _flush_cell(est, k, p, nb_):
     into its running totals: grand sums S, A = sum_b s_b^2, Q = sum_b n_b s_b
     (n_b is the same for every probe), which give the weighted batch-means
     variance, and the survival count's sums, which give the variance of the
-    signal net of the survival count (:func:`simulator.estimators.batch_means`)."""
+    signal net of the survival count (:func:`simulator.estimators.batch_means`),
+    and the same sums of the squared energy change (spectral diffusion)."""
     e = est[BER, k, p]
     r = est[BRR, k, p]
     bs = est[BS, k, p]
@@ -48,6 +49,11 @@ def _flush_cell(est, k, p, nb_):
     est[BER, k, p] = 0.0
     est[BRR, k, p] = 0.0
     est[BRI, k, p] = 0.0
+    d2 = est[BD2, k, p]
+    est[SD2, k, p] += d2
+    est[AD2, k, p] += d2 * d2
+    est[QD2, k, p] += nb_ * d2
+    est[BD2, k, p] = 0.0
 
 
 @jit
@@ -174,6 +180,10 @@ def _reconstruct_block(p0, p1, grid, t_prev, probes, bins, acc, batching, batch0
             j = sample_j[b]
             complete = j >= 2 and (j - 2) % stride[k] == 0
             for p in range(p0, p1):
+                if complete:
+                    # spectral diffusion: every window, whatever the probe's own occupation did
+                    dd = eps[p] - est[EN2, k, p]
+                    est[BD2, k, p] += dd * dd
                 if complete and cnt[p] == cnt2[k, p]:
                     ph = phi[p]
                     pe = ph - 2.0 * est[PH1, k, p] + est[PH2, k, p]
@@ -184,6 +194,8 @@ def _reconstruct_block(p0, p1, grid, t_prev, probes, bins, acc, batching, batch0
                     est[BS, k, p] += 1.0
                 est[PH2, k, p] = est[PH1, k, p]
                 est[PH1, k, p] = phi[p]
+                est[EN2, k, p] = est[EN1, k, p]
+                est[EN1, k, p] = eps[p]
                 cnt2[k, p] = cnt1[k, p]
                 cnt1[k, p] = cnt[p]
         elif k == TAG_TRAJECTORY:
@@ -208,9 +220,12 @@ def reconstruct_and_estimate(grid, t_prev, probes, bins, acc, batching, batch0, 
         echo   S exp(i[phi(t0+tau) - 2 phi(t0+tau/2) + phi(t0)])
         ramsey S exp(i[phi(t0+tau) - phi(t0)])
     (the echo is real by time-reversal symmetry of the stationary chains, so only
-    its real part is accumulated; the Ramsey signal keeps both parts).
+    its real part is accumulated; the Ramsey signal keeps both parts),
     with S = 1 iff the probe's own occupation did not change in [t0, t0+tau]
-    (own-change counts equal). Trajectory samples record eps0 + eps.
+    (own-change counts equal), and, for every window whatever S, the squared
+    energy change D^2 = (eps(t0+tau) - eps(t0))^2 (spectral diffusion; the
+    energies at the last two grid points are kept like the phases).
+    Trajectory samples record eps0 + eps.
     Each probe's own-change count is stored at every batch boundary
     (``acc.own_at_batch``, for the batch-means error of ``gamma1_measured``).
 
