@@ -24,8 +24,9 @@ from numpy.typing import ArrayLike
 
 import simulator
 
-from .diffusion import flip_sd_variance, hop_dot_sd_variance, hop_dot_sd_variance_chain, hop_sd_variance
-from .fock import hop_configurations, hop_dot_factor, hop_echo, hop_generator, hop_ramsey
+from .diffusion import flip_sd_variance, hop_dot_sd_variance, hop_sd_variance
+from .fock import (hop_configurations, hop_dot_factor, hop_dot_sd_variance_chain, hop_echo, hop_generator,
+                   hop_ramsey)
 from .telegraph import (flip_echo, flip_energy_variance, flip_frequency_autocorrelation, flip_ramsey,
                         telegraph_echo_factor, telegraph_ramsey_factor)
 

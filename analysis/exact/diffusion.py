@@ -17,22 +17,20 @@ flip, ``-M Gamma1`` for the whole dot for hop), so every dot contributes
   (1 - e^{-M Gamma1(J) t_w})``, the probe's own dot included with the probe's
   own coupling set to 0.
 
-:func:`hop_dot_sd_variance_chain` evaluates the same quantity for one dot from
-its Markov chain (matrix exponential), the independent check of the closed form.
+:func:`analysis.exact.fock.hop_dot_sd_variance_chain` evaluates the same quantity
+for one dot from its Markov chain (matrix exponential), the independent check of
+the closed form.
 """
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
 from numpy.typing import ArrayLike
 
 from ._checks import check_nonneg as _check_nonneg
-from .fock import hop_configurations, hop_generator
 
 __all__ = [
     "flip_sd_variance",
     "hop_dot_sd_variance",
-    "hop_dot_sd_variance_chain",
     "hop_sd_variance",
 ]
 
@@ -115,26 +113,6 @@ def hop_dot_sd_variance(t_w: ArrayLike, u: ArrayLike, n: int, gamma1: float) -> 
         return np.zeros(t.shape)
     var = n * (M - n) / (M * (M - 1)) * float(np.sum((u - u.mean()) ** 2))
     return 2.0 * var * -np.expm1(-M * g * t)
-
-
-def hop_dot_sd_variance_chain(t_w: ArrayLike, u: ArrayLike, n: int, gamma1: float) -> np.ndarray:
-    r"""The same as :func:`hop_dot_sd_variance`, from the dot's Markov chain:
-    ``sum_{c, c'} pi_c P_{c'c}(t_w) (h_{c'} - h_c)^2`` with ``P = expm(Q t_w)``
-    (:func:`analysis.exact.hop_generator`, uniform ``pi``). One matrix
-    exponential per waiting time; for checks (M <= 8).
-    """
-    t = _waits(t_w)
-    u = np.asarray(u, dtype=float).ravel()
-    occ = hop_configurations(u.size, n)
-    Q = hop_generator(occ, float(_check_nonneg("gamma1", gamma1)))
-    h = (occ - n / u.size) @ u
-    d2 = (h[:, None] - h[None, :]) ** 2      # [c', c]
-    N = h.size
-    out = np.empty(t.shape)
-    for idx, tk in np.ndenumerate(t):
-        P = scipy.linalg.expm(Q * tk)
-        out[idx] = float(np.sum(P * d2)) / N
-    return out
 
 
 def hop_sd_variance(t_w: ArrayLike, u_by_dot: ArrayLike, n: int | ArrayLike, gamma1_by_dot: float | ArrayLike,

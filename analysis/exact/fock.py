@@ -39,6 +39,7 @@ __all__ = [
     "hop_dot_factor",
     "hop_echo",
     "hop_ramsey",
+    "hop_dot_sd_variance_chain",
 ]
 
 # Largest condition number of the eigenvector matrix accepted by the
@@ -350,3 +351,24 @@ def hop_ramsey(tau: ArrayLike, u_by_dot: ArrayLike, n: int | ArrayLike, gamma1_b
     """
     return _hop_product(tau, u_by_dot, n, gamma1_by_dot, own_dot_index, probe_level, "ramsey", method)
 
+
+def hop_dot_sd_variance_chain(t_w: ArrayLike, u: ArrayLike, n: int, gamma1: float) -> np.ndarray:
+    r"""The spectral-diffusion contribution of one dot under hop dynamics
+    (:func:`analysis.exact.diffusion.hop_dot_sd_variance`, docs/spectral-diffusion.md
+    §2) from the dot's Markov chain:
+    ``sum_{c, c'} pi_c P_{c'c}(t_w) (h_{c'} - h_c)^2`` with ``P = expm(Q t_w)``
+    (:func:`hop_generator`, uniform ``pi``), ``h = sum_beta u_beta (n_beta - n/M)``.
+    One matrix exponential per waiting time; for checks (M <= 8).
+    """
+    t = np.abs(np.asarray(t_w, dtype=float))
+    u = np.asarray(u, dtype=float).ravel()
+    occ = hop_configurations(u.size, n)
+    Q = hop_generator(occ, float(_check_nonneg("gamma1", gamma1)))
+    h = (occ - n / u.size) @ u
+    d2 = (h[:, None] - h[None, :]) ** 2      # [c', c]
+    N = h.size
+    out = np.empty(t.shape)
+    for idx, tk in np.ndenumerate(t):
+        P = scipy.linalg.expm(Q * tk)
+        out[idx] = float(np.sum(P * d2)) / N
+    return out
