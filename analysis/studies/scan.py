@@ -295,17 +295,25 @@ def report(paths: list[str | Path], figures: str | Path | None = None, exact: bo
 def bath_profile(run: xr.Dataset | Result) -> dict[str, np.ndarray]:
     """Per-dot Gamma2 against position along the first axis (the bath's), measured,
     exact (docs/exact.md) and Appendix-B rule sum (docs/meanfield.md), each
-    averaged over the dot's probes."""
+    averaged over the dot's probes; and the measured own-transition rate
+    ``gamma1_measured`` (mean over the dot's probes) with its error. A resonant
+    run (docs/resonant.md) has no factorised exact reference and its rates are
+    not the bounds the rule sum would use: ``exact`` and ``rule_sum`` are NaN."""
     res = as_result(run)
     run = res.ds
     x = run["probe_position"].values[:, 0]
     g_meas = res.gamma2_censored
-    g_ex = res.gamma2_exact
-    g_rs = res.rule_sum
+    g_ex = res.gamma2_exact if res.has_exact else np.full(x.shape, np.nan)
+    g_rs = res.rule_sum if res.has_exact else np.full(x.shape, np.nan)
     xs = np.unique(x)
     mean = lambda g: np.array([np.nanmean(np.where(g[x == v] > 0, g[x == v], np.nan)) for v in xs])  # noqa: E731
     err = np.array([np.sqrt(np.nansum(run["gamma2_echo_stderr"].values[x == v] ** 2)) / np.sum(x == v) for v in xs])
-    return {"x": xs, "measured": mean(g_meas), "measured_err": err, "exact": mean(g_ex), "rule_sum": mean(g_rs)}
+    out = {"x": xs, "measured": mean(g_meas), "measured_err": err, "exact": mean(g_ex), "rule_sum": mean(g_rs)}
+    if "gamma1_measured" in run:
+        g1, g1e = run["gamma1_measured"].values, run["gamma1_measured_stderr"].values
+        out["gamma1_measured"] = np.array([g1[x == v].mean() for v in xs])
+        out["gamma1_measured_err"] = np.array([np.sqrt(np.sum(g1e[x == v] ** 2)) / np.sum(x == v) for v in xs])
+    return out
 
 
 def plot_bath_profile(run: xr.Dataset | Result, path: str | Path) -> Path:
