@@ -119,6 +119,10 @@ def test_cli_bad_input_one_line(tmp_path):
     assert "Traceback" not in p.stderr and not (tmp_path / "o").exists()
     good = tmp_path / "good.toml"
     good.write_text(tomli_w.dumps(TINY))
+    # the --critical study compares with Eq. 17 mean field, not with this law
+    p = subprocess.run([sys.executable, "-m", "dotkmc.cli", "selfconsistent", str(good), "--critical",
+                        "-o", str(tmp_path / "c")], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "no --critical" in p.stderr
     p = subprocess.run([sys.executable, "-m", "analysis.studies.resonant_meanfield", "bath", str(good),
                         "--loop", str(tmp_path / "nowhere"), "-o", str(tmp_path / "b")],
                        cwd=REPO, capture_output=True, text=True, timeout=120)

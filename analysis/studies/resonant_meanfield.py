@@ -56,7 +56,7 @@ from simulator.sweep import sweep_lists
 from ..closure import resonant_mean_field_rate, run_loop
 from ..estimates import censored_gamma2
 from ..plots import save_figure
-from ..resonant_exact import model_mean_rate
+from ..resonant_exact import model_level_rows, model_mean_rate
 from .scan import bath_profile
 
 # ---------------------------------------------------------------------------
@@ -144,6 +144,10 @@ def meanfield_point(config: Config, outdir: Path, log=None) -> dict:
     g2_err = ds["gamma2_echo_stderr"].values
     eps0 = ds["static_energy"].values
     mf = resonant_mean_field_rate(g1_bound, g2, eps0, w)
+    # spread of the level's fluctuating energy over uniform configurations, (sum_j U_lj^2 / 4)^(1/2):
+    # the width of the line that the rates actually see, against the Lorentzian's Gamma2
+    rows = model_level_rows(model, levels)
+    sigma = np.array([0.5 * np.sqrt(np.sum(rows[int(l)][1] ** 2)) for l in levels])
     z = (meas - exact) / meas_err
     hist = run_loop(config, outdir / "loop", log=log)
     dot = ds["probe_dot"].values
@@ -156,8 +160,12 @@ def meanfield_point(config: Config, outdir: Path, log=None) -> dict:
         r_fp1 = np.log(fp_g1 / meas)
         r_fp2 = np.log(fp_g2 / g2)
     acc = float(ds["n_events"]) / float(ds["n_proposals"])
+    bins = {}
+    for lo, hi in SIGMA_BINS:
+        m = (np.abs(eps0) >= lo * sigma) & (np.abs(eps0) < hi * sigma)
+        bins[(lo, hi)] = (int(m.sum()),) + _log_stats(r_mf[m])
     return {"w": w, "W": config["couplings"]["static_width"], "levels": levels.size, "acceptance": acc,
-            "eps0": eps0, "meas": meas, "meas_err": meas_err, "exact": exact, "z": z, "gamma2": g2,
+            "eps0": eps0, "sigma": sigma, "by_sigma": bins, "meas": meas, "meas_err": meas_err, "exact": exact, "z": z, "gamma2": g2,
             "gamma2_err": g2_err, "mf": mf, "fp_gamma1": fp_g1, "fp_gamma2": fp_g2, "fp_gamma2_err": fp_g2_err,
             "status": hist.attrs["status"], "iterations": hist.sizes["iteration"],
             "chi2": float(np.mean(z[np.isfinite(z)] ** 2)), "max_z": float(np.nanmax(np.abs(z))),
@@ -167,7 +175,12 @@ def meanfield_point(config: Config, outdir: Path, log=None) -> dict:
             "log_fp_gamma2": _log_stats(r_fp2)}
 
 
+SIGMA_BINS = ((0.0, 1.0), (1.0, 2.0), (2.0, 3.0), (3.0, np.inf))
+
+
 def _fmt_log(t: tuple[float, float, float]) -> str:
+    if not np.isfinite(t[0]):
+        return "-"
     return f"{t[0]:+.2f} [{t[1]:+.2f}, {t[2]:+.2f}]"
 
 
@@ -184,6 +197,13 @@ def meanfield_table(rows: list[dict]) -> str:
     lines.append("rates per level; ln ratios: median [16th, 84th percentile] over levels; "
                  "chi2/n, max|z|: measured against the exact mean rate (docs/resonant.md 2.2); "
                  "G1*, G2*: the mean-field loop's fixed point")
+    lines.append("")
+    lines.append("ln(MF rate / measured rate) by |eps0| / sigma (sigma: spread of the level's energy over "
+                 "configurations); levels: median [16th, 84th percentile]")
+    lines.append(f"{'w':>7s}{'W':>6s}{'sigma med':>10s}" + "".join(f"{f'{lo:g}-{hi:g}':>30s}" for lo, hi in SIGMA_BINS))
+    for r in rows:
+        cells = "".join(f"{str(b[0]) + ': ' + _fmt_log(b[1:]):>30s}" for b in r["by_sigma"].values())
+        lines.append(f"{r['w']:>7.3g}{r['W']:>6.3g}{np.median(r['sigma']):>10.3f}{cells}")
     return "\n".join(lines)
 
 
@@ -198,7 +218,7 @@ def plot_meanfield(rows: list[dict], path: Path) -> Path:
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2), sharex=True)
     for k, r in enumerate(rows):
         c = f"C{k}"
-        x = np.abs(r["eps0"]) / r["w"]
+        x = np.abs(r["eps0"]) / r["sigma"]
         lab = f"w={r['w']:g}, W={r['W']:g}"
         axes[0].plot(x, r["mf"] / r["meas"], ".", color=c, ms=3, label=lab)
         axes[1].plot(x, r["fp_gamma1"] / r["meas"], ".", color=c, ms=3, label=lab)
@@ -209,7 +229,7 @@ def plot_meanfield(rows: list[dict], path: Path) -> Path:
         ax.axhline(1, color="k", lw=0.8)
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlabel(r"$|\varepsilon^0|/w$")
+        ax.set_xlabel(r"$|\varepsilon^0|/\sigma$ (static energy over the spread of the fluctuating one)")
         ax.set_title(t, fontsize=9)
     axes[0].legend(fontsize=7)
     return save_figure(fig, path)
@@ -274,7 +294,8 @@ def bath_study(config: Config, loop: Path, outdir: Path, log=None) -> dict:
             raise ConfigError(f"{k} = {config.get(k)!r} differs from the loop's {sc_cfg.get(k)!r}: "
                               f"the bath study compares the same chain")
     outdir.mkdir(parents=True, exist_ok=True)
-    base = config.with_values({"run.seed": int(sc_cfg["run"]["seed"]), "run.stream": 0})
+    # with_values keeps no [sweep]: carry the lists over to the loop's sample
+    base = Config(config.with_values({"run.seed": int(sc_cfg["run"]["seed"]), "run.stream": 0}).data, config.sweep)
     sc_g1 = hist["gamma1"].values[-1]
     sc_g2 = hist["gamma2"].values[-1]
     sc_g2_err = hist["gamma2_stderr"].values[-1]
@@ -295,7 +316,8 @@ def bath_study(config: Config, loop: Path, outdir: Path, log=None) -> dict:
         prof = bath_profile(ds)
         prof["bound"] = ds["gamma1"].values[prof["x"]]       # per dot, 1D: position = dot
         prof["acceptance"] = float(ds["n_events"]) / float(ds["n_proposals"])
-        prof["cv"] = float(np.nanmedian(ds["waiting_time_cv"].values))
+        cv = ds["waiting_time_cv"].values
+        prof["cv"] = float(np.median(cv[np.isfinite(cv)])) if np.isfinite(cv).any() else np.nan   # NaN: fixed rates
         prof["fits"] = {r: _fit_shape(distance_from_bath(cfg, prof["x"]).astype(float), prof["measured"], *r)
                         for r in FIT_RANGES}
         out[case][w] = prof
@@ -328,9 +350,19 @@ def bath_table(res: dict, show: tuple[int, ...] = (1, 2, 3, 5, 9, 17, 26, 36, 46
             lines.append(row)
         lines.append("acceptance: " + ", ".join(f"w={w}: {res[case][w]['acceptance']:.3f} (waiting-time cv "
                                                  f"{res[case][w]['cv']:.2f})" for w in ws))
+        if case == "A":
+            # the fixed-rate rerun at the loop's profile must reproduce the loop's own measurement
+            p = res["A"]["none"]
+            i = p["x"]
+            z = (p["measured"] - res["sc_gamma2"][i]) / np.hypot(p["measured_err"], res["sc_gamma2_err"][i])
+            z = z[np.isfinite(z)]
+            lines.append(f"fixed rates at the loop's profile against the loop's last measurement: "
+                         f"mean z^2 = {np.mean(z ** 2):.2f}, max |z| = {np.max(np.abs(z)):.2f} over {z.size} dots")
+        if case == "B":     # a flat tail: no falloff to fit
+            lines.append("")
+            continue
         lines.append("falloff of Gamma2 (decay length / power-law exponent; rms of ln G2 for exp / power):")
-        fits = [("SC loop", res["sc_fits"])] if case == "A" else []
-        fits += [(f"w={w}", res[case][w]["fits"]) for w in ws]
+        fits = [("SC loop", res["sc_fits"])] + [(f"w={w}", res[case][w]["fits"]) for w in ws]
         for name, f in fits:
             parts = [f"{lo}-{hi}: {f[(lo, hi)]['length']:.1f} / {f[(lo, hi)]['exponent']:.2f}" for lo, hi in FIT_RANGES[:3]]
             a = f[FIT_RANGES[3]]

@@ -303,12 +303,13 @@ def bath_profile(run: xr.Dataset | Result) -> dict[str, np.ndarray]:
     run = res.ds
     x = run["probe_position"].values[:, 0]
     g_meas = res.gamma2_censored
-    g_ex = res.gamma2_exact if res.has_exact else np.full(x.shape, np.nan)
-    g_rs = res.rule_sum if res.has_exact else np.full(x.shape, np.nan)
     xs = np.unique(x)
     mean = lambda g: np.array([np.nanmean(np.where(g[x == v] > 0, g[x == v], np.nan)) for v in xs])  # noqa: E731
     err = np.array([np.sqrt(np.nansum(run["gamma2_echo_stderr"].values[x == v] ** 2)) / np.sum(x == v) for v in xs])
-    out = {"x": xs, "measured": mean(g_meas), "measured_err": err, "exact": mean(g_ex), "rule_sum": mean(g_rs)}
+    none = np.full(xs.shape, np.nan)
+    out = {"x": xs, "measured": mean(g_meas), "measured_err": err,
+           "exact": mean(res.gamma2_exact) if res.has_exact else none,
+           "rule_sum": mean(res.rule_sum) if res.has_exact else none}
     if "gamma1_measured" in run:
         g1, g1e = run["gamma1_measured"].values, run["gamma1_measured_stderr"].values
         out["gamma1_measured"] = np.array([g1[x == v].mean() for v in xs])
