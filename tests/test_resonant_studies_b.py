@@ -127,3 +127,33 @@ def test_cli_bad_input_one_line(tmp_path):
                         "--loop", str(tmp_path / "nowhere"), "-o", str(tmp_path / "b")],
                        cwd=REPO, capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and "does not exist" in p.stderr
+
+
+def test_bath_study_end_to_end(tmp_path):
+    from analysis.closure import run_loop
+
+    chain = {"lattice": {"d": 1, "L": 8, "levels": 2, "boundary": "open"},
+             "couplings": {"cutoff": 6.0},
+             "dynamics": {"kind": "flip", "gamma1": 1e-2, "bath": {"side": "left", "width": 1, "gamma1": 0.1}},
+             "run": {"probes": "all", "seed": 91, "tau": {"points": 10}, "trajectory": {"probes": 0},
+                     "checkpoint_every": 0.0},
+             "selfconsistent": {"mode": "profile", "delta_m": 5.0, "Xi": 0.5, "flips": 200.0, "max_iterations": 2}}
+    sc = simulator.Config.from_dict(chain)
+    hist = run_loop(sc, tmp_path / "loop")
+    study = simulator.Config.from_dict({**chain, "sweep": {"dynamics.resonance_width": [0.5]}})
+    res = rm.bath_study(study, tmp_path / "loop", tmp_path / "out")
+    assert set(res["A"]) == {"none", 0.5} and set(res["B"]) == {"none", 0.5}
+    # (A) runs at the loop's last profile, (B) at the configured bounds
+    np.testing.assert_array_equal(res["A"][0.5]["bound"], hist["gamma1"].values[-1])
+    np.testing.assert_array_equal(res["B"]["none"]["bound"], [0.1] + [1e-2] * 7)
+    # fixed rates: every dot's measured rate is its bound (1 % family-wise); resonant: never above it
+    bound = norm.isf(0.005 / 8)
+    for case in "AB":
+        p = res[case]["none"]
+        assert np.all(np.abs(p["gamma1_measured"] - p["bound"]) < bound * p["gamma1_measured_err"])
+        q = res[case][0.5]
+        assert np.all(q["gamma1_measured"] < q["bound"] + bound * q["gamma1_measured_err"])
+        assert np.median(q["gamma1_measured"] / q["bound"]) < 0.95
+    assert "(A) bounds" in rm.bath_table(res) and rm.plot_bath(res, tmp_path / "b.png").stat().st_size > 0
+    with pytest.raises(simulator.ConfigError, match="lattice.L"):
+        rm.bath_study(study.with_values({"lattice.L": 9}), tmp_path / "loop", tmp_path / "out2")

@@ -53,11 +53,11 @@ import simulator
 from simulator.config import Config, ConfigError
 from simulator.sweep import sweep_lists
 
+from ..bath import distance_from_bath, position_means
 from ..closure import resonant_mean_field_rate, run_loop
 from ..estimates import censored_gamma2
 from ..plots import save_figure
 from ..resonant_exact import model_level_rows, model_mean_rate
-from .scan import bath_profile
 
 # ---------------------------------------------------------------------------
 # the mean-field rate law
@@ -280,14 +280,23 @@ def _fit_shape(d: np.ndarray, g: np.ndarray, lo: int, hi: int) -> dict:
 FIT_RANGES = ((8, 20), (20, 35), (35, 50), (8, 50))
 
 
+def dot_profile(ds: xr.Dataset) -> dict[str, np.ndarray]:
+    """Per-dot Gamma2 (censored, mean of the positive values over the dot's probes)
+    and gamma1_measured along the bath axis, with their errors: the measured part
+    of :func:`analysis.studies.scan.bath_profile`, without the exact and rule-sum
+    references a resonant run does not have (and without its import depth)."""
+    x = ds["probe_position"].values[:, 0]
+    xs, g2, g2_err = position_means(x, censored_gamma2(ds), ds["gamma2_echo_stderr"].values, positive=True)
+    _, g1, g1_err = position_means(x, ds["gamma1_measured"].values, ds["gamma1_measured_stderr"].values)
+    return {"x": xs, "measured": g2, "measured_err": g2_err, "gamma1_measured": g1, "gamma1_measured_err": g1_err}
+
+
 def bath_study(config: Config, loop: Path, outdir: Path, log=None) -> dict:
     """Section 8: resonant chains with a bath at the left end.
 
     (A) per w of the [sweep] lists: the bounds of the loop's last Gamma1 profile on
     the loop's own sample; its Gamma2 profile is the loop's last measurement.
     (B) per w: the configuration's uniform bounds; plus the same chain with fixed rates."""
-    from ..bath import distance_from_bath
-
     sc_cfg, hist = loop_sample(loop)
     for k in SAME_KEYS:
         if sc_cfg.get(k) != config.get(k):
@@ -313,7 +322,7 @@ def bath_study(config: Config, loop: Path, outdir: Path, log=None) -> dict:
         if log:
             log(f"bath chain: case {case}, w = {w}")
         ds = run_cached(cfg, outdir / f"{case}_w={w}.nc", gamma1=g1)
-        prof = bath_profile(ds)
+        prof = dot_profile(ds)
         prof["bound"] = ds["gamma1"].values[prof["x"]]       # per dot, 1D: position = dot
         prof["acceptance"] = float(ds["n_events"]) / float(ds["n_proposals"])
         cv = ds["waiting_time_cv"].values

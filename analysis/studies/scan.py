@@ -23,7 +23,7 @@ from typing import Sequence
 import numpy as np
 import xarray as xr
 
-from ..bath import distance_from_bath
+from ..bath import distance_from_bath, position_means
 from ..estimates import median_with_error
 from ..exact.telegraph import flip_frequency_autocorrelation
 from ..meanfield.predictions import gamma2_eq12_config
@@ -303,17 +303,14 @@ def bath_profile(run: xr.Dataset | Result) -> dict[str, np.ndarray]:
     run = res.ds
     x = run["probe_position"].values[:, 0]
     g_meas = res.gamma2_censored
-    xs = np.unique(x)
-    mean = lambda g: np.array([np.nanmean(np.where(g[x == v] > 0, g[x == v], np.nan)) for v in xs])  # noqa: E731
-    err = np.array([np.sqrt(np.nansum(run["gamma2_echo_stderr"].values[x == v] ** 2)) / np.sum(x == v) for v in xs])
+    xs, measured, err = position_means(x, g_meas, run["gamma2_echo_stderr"].values, positive=True)
     none = np.full(xs.shape, np.nan)
-    out = {"x": xs, "measured": mean(g_meas), "measured_err": err,
-           "exact": mean(res.gamma2_exact) if res.has_exact else none,
-           "rule_sum": mean(res.rule_sum) if res.has_exact else none}
+    out = {"x": xs, "measured": measured, "measured_err": err,
+           "exact": position_means(x, res.gamma2_exact, positive=True)[1] if res.has_exact else none,
+           "rule_sum": position_means(x, res.rule_sum, positive=True)[1] if res.has_exact else none}
     if "gamma1_measured" in run:
-        g1, g1e = run["gamma1_measured"].values, run["gamma1_measured_stderr"].values
-        out["gamma1_measured"] = np.array([g1[x == v].mean() for v in xs])
-        out["gamma1_measured_err"] = np.array([np.sqrt(np.sum(g1e[x == v] ** 2)) / np.sum(x == v) for v in xs])
+        _, out["gamma1_measured"], out["gamma1_measured_err"] = position_means(
+            x, run["gamma1_measured"].values, run["gamma1_measured_stderr"].values)
     return out
 
 
