@@ -127,6 +127,11 @@ def test_cli_bad_input_one_line(tmp_path):
                         "--loop", str(tmp_path / "nowhere"), "-o", str(tmp_path / "b")],
                        cwd=REPO, capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and "does not exist" in p.stderr
+    plain = tmp_path / "plain.toml"
+    plain.write_text(tomli_w.dumps(dict(TINY, selfconsistent={"mode": "profile"})))
+    p = subprocess.run([sys.executable, "-m", "analysis.studies.resonant_meanfield", "meanfield", str(plain),
+                        "-o", str(tmp_path / "m")], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "equation = 'resonant'" in p.stderr
 
 
 def test_bath_study_end_to_end(tmp_path):

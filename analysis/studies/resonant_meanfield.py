@@ -236,6 +236,10 @@ def plot_meanfield(rows: list[dict], path: Path) -> Path:
 
 
 def meanfield_study(config: Config, outdir: Path, log=None) -> list[dict]:
+    """Every point of :func:`study_points`: :func:`meanfield_point` in ``outdir/<point>``."""
+    if config["selfconsistent"]["equation"] != "resonant":
+        raise ConfigError(f"selfconsistent.equation = {config['selfconsistent']['equation']!r}: the mean-field study "
+                          f"closes the loop with the resonant law, selfconsistent.equation = 'resonant'")
     rows = []
     for values, cfg in study_points(config):
         if log:
@@ -431,9 +435,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="bath: a finished self-consistent bath-chain loop folder")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
+    out = Path(args.output) if args.output else Path("results") / Path(args.config).stem
     try:
         cfg = simulator.load_config(args.config)
-        out = Path(args.output) if args.output else Path("results") / Path(args.config).stem
         log = None if args.quiet else print
         if args.study == "meanfield":
             rows = meanfield_study(cfg, out, log=log)
@@ -443,12 +447,15 @@ def main(argv: list[str] | None = None) -> int:
             res = bath_study(cfg, Path(args.loop), out, log=log)
             text = bath_table(res)
             fig = plot_bath(res, out / "bath_profile.png")
-    except ConfigError as exc:
+        tmp = out / ".table.txt.tmp"
+        tmp.write_text(text + "\n")
+        tmp.replace(out / "table.txt")
+    except (ConfigError, simulator.RunError) as exc:
         print(f"resonant_meanfield: error: {exc}", file=sys.stderr)
         return 2
-    tmp = out / ".table.txt.tmp"
-    tmp.write_text(text + "\n")
-    tmp.replace(out / "table.txt")
+    except OSError as exc:      # e.g. an output folder that cannot be written
+        print(f"resonant_meanfield: error: cannot write under {str(out)!r}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     print(text)
     print(f"table:  {out / 'table.txt'}")
     print(f"figure: {fig}")
