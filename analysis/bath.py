@@ -73,3 +73,37 @@ def distance_from_bath(config: Config, x: np.ndarray) -> np.ndarray:
     if bath["side"] == "right":
         return from_right
     return np.minimum(from_left, from_right)
+
+
+def position_means(x: np.ndarray, values: np.ndarray, stderr: np.ndarray | None = None,
+                   positive: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Means of per-probe ``values`` over the probes at each position ``x`` along
+    the bath axis (one dot per position in 1D), and their errors.
+
+    Parameters
+    ----------
+    x : position of each probe.
+    values : one value per probe.
+    stderr : its standard error (None: no error returned).
+    positive : average only the positive finite values (a censored Gamma2 of 0
+        is "below 1/tau_max", not a rate of 0).
+
+    Returns
+    -------
+    (positions, means, errors) : the sorted distinct positions; the means
+    (NaN where nothing is averaged); sqrt(sum of stderr^2)/count over all the
+    position's probes (NaN entries count as 0).
+    """
+    x = np.asarray(x)
+    v = np.asarray(values, dtype=float)
+    xs = np.unique(x)
+    keep = np.isfinite(v) & (v > 0) if positive else np.isfinite(v)
+    means = np.full(xs.size, np.nan)
+    errs = None if stderr is None else np.empty(xs.size)
+    for k, p in enumerate(xs):
+        at = x == p
+        if (at & keep).any():
+            means[k] = v[at & keep].mean()
+        if errs is not None:
+            errs[k] = np.sqrt(np.nansum(np.asarray(stderr, dtype=float)[at] ** 2)) / at.sum()
+    return xs, means, errs

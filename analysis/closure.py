@@ -3,7 +3,10 @@
 The paper closes Gamma2 <- Gamma1 (Eq. 12) with Gamma1 <- Gamma2 (Eqs. 16/17).
 Here the simulator replaces Eq. (12): each iteration runs the kinetic Monte
 Carlo with the current Gamma1 profile, measures Gamma2 (echo), maps it through
-Eq. (16) (Xi log K > 1) or Eq. (17) (Xi log K < 1) to a new Gamma1, and damps:
+Eq. (16) (Xi log K > 1) or Eq. (17) (Xi log K < 1) -- or, with
+selfconsistent.equation = 'resonant', the mean-field average of the resonant
+rate law over a line of width Gamma2 (:func:`resonant_mean_field_rate`,
+docs/resonant.md section 6) -- to a new Gamma1, and damps:
 
     log Gamma1 <- (1 - a) log Gamma1 + a log Gamma1_new      (a = selfconsistent.damping)
 
@@ -50,19 +53,60 @@ from .meanfield.dot import gamma1_eq16, gamma1_eq17
 
 
 def law(config: Config) -> str:
-    """'16' or '17': forced by selfconsistent.equation, else by Xi log K (> 1: Eq. 16)."""
+    """'16', '17' or 'resonant': forced by selfconsistent.equation, else by Xi log K (> 1: Eq. 16)."""
     sc = config["selfconsistent"]
     if sc["equation"] != "auto":
         return sc["equation"]
     return "16" if sc["Xi"] * math.log(sc["K"]) > 1 else "17"
 
 
+def resonant_mean_field_rate(gamma1: np.ndarray | float, gamma2: np.ndarray | float, eps0: np.ndarray | float,
+                             w: float) -> np.ndarray:
+    """Mean-field rate of a resonant flip (docs/resonant.md, section 6).
+
+    The rate law Gamma1 w^2/(eps^2 + w^2) averaged over a Lorentzian line of
+    half-width Gamma2 centred on the static energy eps0: a Lorentzian of
+    half-width w convolved with one of half-width Gamma2 is one of half-width
+    w + Gamma2, so the mean is
+
+        Gamma1 w (w + Gamma2) / (eps0^2 + (w + Gamma2)^2).
+
+    Parameters
+    ----------
+    gamma1 : the bound (dynamics.gamma1, or the bath's).
+    gamma2 : the line's half-width (>= 0; 0 gives the bare law at eps0).
+    eps0 : the static energy of the level.
+    w : the resonance width (> 0).
+    """
+    a = float(w) + np.asarray(gamma2, dtype=float)
+    e = np.asarray(eps0, dtype=float)
+    return np.asarray(gamma1, dtype=float) * float(w) * a / (e * e + a * a)
+
+
+def dot_static_energies(config: Config) -> np.ndarray:
+    """Static energy of every dot's one level (lattice.levels = 1) on the sample
+    of run.seed, in dot order: what the resonant law needs per dot."""
+    model = simulator.build_model(config)
+    return model.static_energies(np.arange(model.n_levels, dtype=np.int64))
+
+
 def gamma1_from_gamma2(gamma2: np.ndarray | float, config: Config) -> np.ndarray:
-    """New Gamma1 from measured Gamma2 by Eq. (16) or (17); 0 where Gamma2 is 0."""
+    """New Gamma1 from measured Gamma2 by Eq. (16) or (17), 0 where Gamma2 is not
+    positive; or by the resonant law (:func:`resonant_mean_field_rate`, one value
+    per dot, bound dynamics.gamma1), which is finite at Gamma2 = 0 and 0 only
+    where Gamma2 is not finite."""
     sc = config["selfconsistent"]
     gamma = config["couplings"]["gamma"]
     g2 = np.asarray(gamma2, dtype=float)
     out = np.zeros_like(g2)
+    if law(config) == "resonant":
+        eps0 = dot_static_energies(config)
+        if g2.shape != eps0.shape:
+            raise ValueError(f"the resonant law needs one Gamma2 per dot ({eps0.size}), got shape {g2.shape}")
+        ok = np.isfinite(g2) & (g2 >= 0)
+        bound = configured_gamma1(config)
+        out[ok] = resonant_mean_field_rate(bound[ok], g2[ok], eps0[ok], config["dynamics"]["resonance_width"])
+        return out
     pos = np.isfinite(g2) & (g2 > 0)
     if pos.any():
         if law(config) == "16":
@@ -73,11 +117,30 @@ def gamma1_from_gamma2(gamma2: np.ndarray | float, config: Config) -> np.ndarray
 
 
 def log_slope(config: Config) -> float:
-    """d ln Gamma1_new / d ln Gamma2 of the update (error propagation)."""
+    """d ln Gamma1_new / d ln Gamma2 of Eq. (16)/(17) (error propagation; the
+    resonant law has no single slope, see :func:`target_stderr`)."""
     if law(config) == "17":
         return 1.0
+    if law(config) == "resonant":
+        raise ValueError("the resonant law has a slope per dot; use target_stderr")
     sc = config["selfconsistent"]
     return abs(2.0 - sc["Xi"] * math.log(sc["K"]))
+
+
+def target_stderr(gamma2: np.ndarray, stderr: np.ndarray, target: np.ndarray, config: Config) -> np.ndarray:
+    """Standard error of the new Gamma1 from the measured Gamma2's.
+
+    Eq. (16)/(17) are power laws: linear propagation with :func:`log_slope`.
+    The resonant law is flat where eps0 = w + Gamma2 (its maximum in Gamma2),
+    where a linear propagation would give 0 and the convergence test would never
+    pass; there the larger one-sided change, |F(Gamma2 +- stderr) - F(Gamma2)|,
+    keeps the curvature term.
+    """
+    if law(config) != "resonant":
+        return target * log_slope(config) * stderr / gamma2
+    up = gamma1_from_gamma2(gamma2 + stderr, config)
+    down = gamma1_from_gamma2(np.maximum(gamma2 - stderr, 0.0), config)
+    return np.maximum(np.abs(up - target), np.abs(down - target))
 
 
 @dataclass
@@ -130,6 +193,10 @@ def simulate_gamma2(config: Config, gamma1: np.ndarray, iteration: int, progress
               **iteration_run_values(config, iteration)}
     if sc["mode"] == "profile":
         values["run.probes"] = "all"
+    if law(config) == "resonant":
+        # mean field: the line replaces the resonant dynamics, so the iterations run
+        # fixed rates (the equation is reset only so that the run's config is valid)
+        values.update({"dynamics.resonance_width": "none", "selfconsistent.equation": "17"})
     cfg = config.with_values(values)
     ds = simulator.run(cfg, gamma1=gamma1, progress=progress)
     g = censored_gamma2(ds)
@@ -310,7 +377,7 @@ def run_loop(config: Config, outdir: str | Path, measure: Callable | None = None
         meas = measure(config, g, k)
         target, new = update(g, meas.gamma2, config, fixed)
         with np.errstate(invalid="ignore", divide="ignore"):
-            sigma = target * log_slope(config) * meas.stderr / meas.gamma2
+            sigma = target_stderr(meas.gamma2, meas.stderr, target, config)
             z = np.abs(target - g) / sigma
         # The residual target - g is (s - 1) times the distance to the fixed point,
         # s the slope of the map Gamma1 -> F(Gamma2(Gamma1)) (log space). With s near

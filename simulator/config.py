@@ -187,7 +187,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "delta_m": Field(1.0, number(0, lo_open=True), "many-body level spacing delta_m of a dot (Eqs. 13-17)"),
         "K": Field(4.0, number(1, lo_open=True), "Fock-space branching number K"),
         "Xi": Field(1.0, number(0, lo_open=True), "Fock-space localization length Xi"),
-        "equation": Field("auto", choice("auto", "16", "17"), "Gamma1 from Gamma2 by Eq. 16 or 17 (auto: by Xi log K)"),
+        "equation": Field("auto", choice("auto", "16", "17", "resonant"), "Gamma1 from Gamma2 by Eq. 16 or 17 (auto: by Xi log K), or 'resonant': the mean-field rate of dynamics.resonance_width, Gamma1 w(w+Gamma2)/(eps0^2 + (w+Gamma2)^2) (docs/selfconsistent.md)"),
         "damping": Field(0.5, number(0, 1, lo_open=True), "weight of the new Gamma1 in each update"),
         "max_iterations": Field(20, integer(1), "iteration limit"),
         "tolerance": Field(2.0, number(0, lo_open=True), "converged when |change| < tolerance * stderr"),
@@ -374,6 +374,21 @@ def _cross_checks(data: dict) -> None:
     if _is_number(tau["max"]) and _is_number(run["t_max"]) and tau["max"] > run["t_max"]:
         raise ConfigError(f"run.tau.max = {tau['max']!r} is not allowed: expected at most run.t_max = {run['t_max']!r}")
     dyn = data["dynamics"]
+    sc = data["selfconsistent"]
+    if sc["equation"] == "resonant":
+        # the law is per level (its static energy) and runs fixed rates: one level per dot,
+        # one sample, and a width to use (docs/selfconsistent.md, "Resonant rate law")
+        if dyn["resonance_width"] == "none":
+            raise ConfigError("selfconsistent.equation = 'resonant' needs dynamics.resonance_width = a number > 0 "
+                              "(the width w of the rate law), got 'none'")
+        if dyn["kind"] != "flip" or data["lattice"]["levels"] != 1:
+            raise ConfigError(f"selfconsistent.equation = 'resonant' needs dynamics.kind = 'flip' with lattice.levels = 1 "
+                              f"(a dot's rate is then its one level's), got kind = {dyn['kind']!r}, "
+                              f"levels = {data['lattice']['levels']!r}")
+        if sc["mode"] != "profile" or sc["disorder"] == "redraw":
+            raise ConfigError(f"selfconsistent.equation = 'resonant' needs selfconsistent.mode = 'profile' and "
+                              f"disorder 'auto' or 'fixed' (each dot's law uses its own static energy on one sample), "
+                              f"got mode = {sc['mode']!r}, disorder = {sc['disorder']!r}")
     if dyn["kind"] == "hop":
         M = data["lattice"]["levels"]
         n = round(dyn["filling"] * M)

@@ -23,7 +23,7 @@ from typing import Sequence
 import numpy as np
 import xarray as xr
 
-from ..bath import distance_from_bath
+from ..bath import distance_from_bath, position_means
 from ..estimates import median_with_error
 from ..exact.telegraph import flip_frequency_autocorrelation
 from ..meanfield.predictions import gamma2_eq12_config
@@ -295,17 +295,23 @@ def report(paths: list[str | Path], figures: str | Path | None = None, exact: bo
 def bath_profile(run: xr.Dataset | Result) -> dict[str, np.ndarray]:
     """Per-dot Gamma2 against position along the first axis (the bath's), measured,
     exact (docs/exact.md) and Appendix-B rule sum (docs/meanfield.md), each
-    averaged over the dot's probes."""
+    averaged over the dot's probes; and the measured own-transition rate
+    ``gamma1_measured`` (mean over the dot's probes) with its error. A resonant
+    run (docs/resonant.md) has no factorised exact reference and its rates are
+    not the bounds the rule sum would use: ``exact`` and ``rule_sum`` are NaN."""
     res = as_result(run)
     run = res.ds
     x = run["probe_position"].values[:, 0]
     g_meas = res.gamma2_censored
-    g_ex = res.gamma2_exact
-    g_rs = res.rule_sum
-    xs = np.unique(x)
-    mean = lambda g: np.array([np.nanmean(np.where(g[x == v] > 0, g[x == v], np.nan)) for v in xs])  # noqa: E731
-    err = np.array([np.sqrt(np.nansum(run["gamma2_echo_stderr"].values[x == v] ** 2)) / np.sum(x == v) for v in xs])
-    return {"x": xs, "measured": mean(g_meas), "measured_err": err, "exact": mean(g_ex), "rule_sum": mean(g_rs)}
+    xs, measured, err = position_means(x, g_meas, run["gamma2_echo_stderr"].values, positive=True)
+    none = np.full(xs.shape, np.nan)
+    out = {"x": xs, "measured": measured, "measured_err": err,
+           "exact": position_means(x, res.gamma2_exact, positive=True)[1] if res.has_exact else none,
+           "rule_sum": position_means(x, res.rule_sum, positive=True)[1] if res.has_exact else none}
+    if "gamma1_measured" in run:
+        _, out["gamma1_measured"], out["gamma1_measured_err"] = position_means(
+            x, run["gamma1_measured"].values, run["gamma1_measured_stderr"].values)
+    return out
 
 
 def plot_bath_profile(run: xr.Dataset | Result, path: str | Path) -> Path:

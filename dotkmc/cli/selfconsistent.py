@@ -46,8 +46,13 @@ def cmd_selfconsistent(args: argparse.Namespace) -> int:
 
     check_output_path(outdir / "history.nc", "history")
     log = None if args.quiet else print
+    resonant = cfg["selfconsistent"]["equation"] == "resonant"
+    if resonant and (cfg.sweep or args.critical):
+        # those studies compare with the Eq. 16/17 mean field, which is not this loop's law
+        raise UserError("selfconsistent.equation = 'resonant' runs one loop here (no [sweep], no --critical); "
+                        "its study is python -m analysis.studies.resonant_meanfield (docs/resonant.md)")
     bath_chain = (cfg["dynamics"]["bath"]["side"] == "left" and cfg["lattice"]["d"] == 1
-                  and cfg["selfconsistent"]["mode"] == "profile")
+                  and cfg["selfconsistent"]["mode"] == "profile" and not resonant)
     if bath_chain and not args.critical:
         return _bath_chain(cfg, outdir, log)
     if args.critical:
