@@ -73,6 +73,8 @@ def auto_cutoff(c: dict, gamma2_est: float) -> float:
     target = require_positive(c["cutoff_tol"] * gamma2_est, "couplings.cutoff")
     if c["form"] == "exp":
         r = c["xi"] * math.log(c["gamma"] / target)
+    elif c["form"] == "dipolar":    # |1 - 3 cos^2| <= 2: the largest A at r is 2 gamma / r^3
+        r = (2.0 * c["gamma"] / target) ** (1.0 / 3.0)
     else:
         r = (c["gamma"] / target) ** (1.0 / c["alpha"])
     return max(r, 1.0)
