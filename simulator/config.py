@@ -379,6 +379,9 @@ def _cross_checks(data: dict) -> None:
     if cpl["form"] == "dipolar" and lat["d"] != 3:
         raise ConfigError(f"couplings.form = 'dipolar' is not allowed with lattice.d = {lat['d']!r}: "
                           f"dipolar couplings need lattice.d = 3")
+    if lat["kind"] == "hypercubic" and lat["density"] != 1.0:
+        raise ConfigError(f"lattice.density = {lat['density']!r} is not allowed with lattice.kind = 'hypercubic' "
+                          f"(one dot per site): the density applies to lattice.kind = 'random' only")
     if lat["kind"] == "random" and data["dynamics"]["resonance_width"] != "none":
         raise ConfigError(f"dynamics.resonance_width = {data['dynamics']['resonance_width']!r} is not allowed with "
                           f"lattice.kind = 'random': resonant dynamics need lattice.kind = 'hypercubic' "

@@ -291,6 +291,7 @@ CASES = [
     Case("gamma-zero", run_set("couplings.gamma=0"), ("couplings.gamma = 0", "(0, inf)")),
     Case("dipolar-1d", run_set("couplings.form=dipolar"), ("couplings.form = 'dipolar'", "lattice.d = 3")),
     Case("lattice-kind-bad", run_set("lattice.kind=poisson"), ("lattice.kind = 'poisson'", "'hypercubic', 'random'")),
+    Case("density-on-lattice", run_set("lattice.density=0.5"), ("lattice.density = 0.5", "'random' only")),
     Case("random-density-zero", run_set("lattice.kind=random", "lattice.density=0"), ("lattice.density = 0", "(0, inf)")),
     Case("random-no-dots", run_set("lattice.kind=random", "lattice.density=0.01"), ("lattice.density", "0 random dots")),
     Case("random-resonant", run_set("lattice.kind=random", "dynamics.resonance_width=0.1"),

@@ -181,6 +181,7 @@ def test_dipolar_on_the_hypercubic_lattice_has_the_angular_factor():
      ("couplings.cutoff = 'auto'", "alpha = 1.5", "2*alpha <= d")),
     ({"lattice": {"kind": "random", "density": 0.0}}, ("lattice.density = 0.0", "(0, inf)")),
     ({"lattice": {"kind": "poisson"}}, ("lattice.kind = 'poisson'", "'hypercubic', 'random'")),
+    ({"lattice": {"density": 0.5}}, ("lattice.density = 0.5", "lattice.kind = 'hypercubic'", "'random' only")),
 ])
 def test_bad_combinations_are_refused_with_one_line(raw, words):
     with pytest.raises(ConfigError) as err:
