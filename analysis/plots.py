@@ -257,7 +257,8 @@ def quicklook_figure(run: xr.Dataset | Result, exact: bool = True, max_probes: i
         ax_h = fig.add_subplot(gs[1, 3], sharey=ax_t)
         _trajectory_panels(ax_t, ax_h, ds, model, eu, tu)
     n_part = f", n = {model.n_particles}" if model.kind == "hop" else ""
-    fig.suptitle(f"{model.kind} dynamics: d = {model.d}, L = {model.L}, M = {model.M}{n_part}, "
+    where = f", {model.n_dots} random dots" if model.random else ""
+    fig.suptitle(f"{model.kind} dynamics: d = {model.d}, L = {model.L}{where}, M = {model.M}{n_part}, "
                  f"{_rate_text(g1, eu)}, cutoff r$_c$ = {model.cutoff:.3g} — typical $\\Gamma_2$ = {_fmt(g2)} {eu} "
                  f"— {int(ds['n_events']):.3g} events over "
                  f"t = {float(ds.attrs.get('simulated_time', np.nan)):.3g} {tu}",

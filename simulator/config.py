@@ -141,16 +141,18 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "L": Field(64, integer(1, MAX_DOTS), "linear size (L^d dots; at most 5e7 dots)"),
         "boundary": Field("periodic", choice("periodic", "open"), "periodic (minimum image) or open"),
         "levels": Field(4, integer(1, 64), "single-particle levels M per dot"),
+        "kind": Field("hypercubic", choice("hypercubic", "random"), "hypercubic: a dot on every site of the L^d lattice; random: round(density*L^d) dots uniform in the box [0, L)^d (docs/model.md §1)"),
+        "density": Field(1.0, number(0, lo_open=True), "kind='random': dots per unit volume (lattice units)"),
     },
     "couplings": {
         "gamma": Field(1.0, number(0, lo_open=True), "coupling scale gamma (the unit)"),
         "xi": Field(1.0, number(0, lo_open=True), "decay length of form='exp' (lattice units)"),
-        "form": Field("exp", choice("exp", "power"), "A(r) = gamma exp(-r/xi) or gamma r^-alpha"),
+        "form": Field("exp", choice("exp", "power", "dipolar"), "A(r) = gamma exp(-r/xi), gamma r^-alpha, or dipolar gamma (1 - 3 cos^2 theta)/r^3 (d = 3; theta to the z axis)"),
         "alpha": Field(3.0, number(0, lo_open=True), "power-law exponent of form='power'"),
         "intra": Field("gamma", number(0, special=("gamma",)), "same-dot amplitude A(0); 'gamma' = couplings.gamma"),
         "amplitude": Field("gauss", choice("gauss", "pm1"), "distribution of u_ij"),
         "cutoff": Field("auto", number(0, special=("auto",)), "coupling range r_c (lattice units) or 'auto'"),
-        "cutoff_tol": Field(0.01, number(0, 1, lo_open=True, hi_open=True), "auto cutoff: A(r_c) <= cutoff_tol * Gamma2_est"),
+        "cutoff_tol": Field(0.01, number(0, 1, lo_open=True, hi_open=True), "auto cutoff: A(r_c) <= cutoff_tol * Gamma2_est (hypercubic); tail bound of -ln E <= cutoff_tol (random; docs/model.md §1)"),
         "static_width": Field(0.0, number(0), "static energies uniform in [-W/2, W/2]"),
     },
     "dynamics": {
@@ -373,6 +375,17 @@ def _cross_checks(data: dict) -> None:
         raise ConfigError(f"run.tau.max = {tau['max']!r} is not allowed: expected a number > run.tau.min = {tau['min']!r}")
     if _is_number(tau["max"]) and _is_number(run["t_max"]) and tau["max"] > run["t_max"]:
         raise ConfigError(f"run.tau.max = {tau['max']!r} is not allowed: expected at most run.t_max = {run['t_max']!r}")
+    lat, cpl = data["lattice"], data["couplings"]
+    if cpl["form"] == "dipolar" and lat["d"] != 3:
+        raise ConfigError(f"couplings.form = 'dipolar' is not allowed with lattice.d = {lat['d']!r}: "
+                          f"dipolar couplings need lattice.d = 3")
+    if lat["kind"] == "hypercubic" and lat["density"] != 1.0:
+        raise ConfigError(f"lattice.density = {lat['density']!r} is not allowed with lattice.kind = 'hypercubic' "
+                          f"(one dot per site): the density applies to lattice.kind = 'random' only")
+    if lat["kind"] == "random" and data["dynamics"]["resonance_width"] != "none":
+        raise ConfigError(f"dynamics.resonance_width = {data['dynamics']['resonance_width']!r} is not allowed with "
+                          f"lattice.kind = 'random': resonant dynamics need lattice.kind = 'hypercubic' "
+                          f"(or resonance_width = 'none')")
     dyn = data["dynamics"]
     sc = data["selfconsistent"]
     if sc["equation"] == "resonant":

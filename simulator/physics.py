@@ -69,6 +69,32 @@ def gamma2_estimate(n_tr: int, gamma1: float, gamma: float, d: int) -> float:
     return x * max(1.0, math.log(gamma / x)) ** d
 
 
+#: Gamma* = DIPOLAR_WIDTH n gamma <|u|>: the statistical-theory width of static dipolar
+#: fluctuators at Poisson positions (docs/spectral-diffusion.md §3a)
+DIPOLAR_WIDTH = 4.0 * math.pi ** 2 / (9.0 * math.sqrt(3.0))
+
+
+def gamma2_estimate_random(form: str, n_tr: int, gamma1: float, level_rate: float, gamma: float, d: int,
+                           level_density: float, dot_density: float, amplitude: str) -> float:
+    """Rough linewidth of a probe among random dots, for the 'auto' cutoff and tau grid.
+
+    ``exp``/``power``: Eq. (12) with the number of dots in the resonance volume scaled
+    by the density, ``n_tr Gamma1 max(1, density max(1, log[gamma/(n_tr Gamma1)])^d)``
+    (Eq. (12) itself at density 1). ``dipolar``: the static width
+    ``Gamma* = 4 pi^2/(9 sqrt 3) n gamma <|u|>`` (n the density of levels) caps the
+    spectral-diffusion echo width ``sqrt(Gamma* lambda)`` of fluctuators that change at
+    ``level_rate`` = lambda << Gamma* (docs/model.md §1). 0 when ``gamma1`` <= 0.
+    """
+    if gamma1 <= 0:
+        return 0.0
+    if form == "dipolar":
+        mean_abs_u = math.sqrt(2.0 / math.pi) if amplitude == "gauss" else 1.0
+        g_star = DIPOLAR_WIDTH * level_density * gamma * mean_abs_u
+        return min(g_star, math.sqrt(g_star * level_rate))
+    x = n_tr * gamma1
+    return x * max(1.0, dot_density * max(1.0, math.log(gamma / x)) ** d)
+
+
 class SurvivalLaw(NamedTuple):
     """The exact law of a probe level's own occupation with fixed rates: a two-state
     Markov chain that leaves the occupied state at ``rate_occupied`` and the empty

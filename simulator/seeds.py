@@ -3,12 +3,16 @@
 ::
 
     run.seed s
-    |-- SeedSequence(s).generate_state(4, uint64) = [couplings, static, dynamics, probes]
+    |-- SeedSequence(s).generate_state(5, uint64) = [couplings, static, dynamics, probes, positions]
+    |     (the first four words are those of generate_state(4): adding the fifth
+    |     changed no earlier key)
     |     couplings: key of the hashed u_ij (simulator.rng.pair_amplitude)
     |     static:    key of the static energies (simulator.rng.level_uniform)
     |     dynamics:  key of the per-dot streams (simulator.rng.seed_streams:
     |                dot I starts at mix64(k + mix64(I + 1)), mix64(... + GOLDEN))
     |     probes:    PCG64 generator of the probe choice (probe_generator)
+    |     positions: PCG64 generator of the random dot positions (lattice.kind = 'random';
+    |                position_generator, docs/model.md §1)
     |-- run.stream r > 0: dynamics = SeedSequence([s, r]).generate_state(1, uint64)[0]
     |     (another transition history on the same sample)
     |-- sweep member i of n: SeedSequence(s).spawn(n)[i].generate_state(1, uint64)[0] >> 1
@@ -23,27 +27,34 @@ from __future__ import annotations
 
 import numpy as np
 
-KEY_NAMES = ("couplings", "static", "dynamics", "probes")
+KEY_NAMES = ("couplings", "static", "dynamics", "probes", "positions")
 
 
 def seed_keys(seed: int, stream: int = 0) -> dict[str, np.uint64]:
     """Independent 64-bit keys for the model's random ingredients.
 
-    ``numpy.random.SeedSequence(seed).generate_state(4, uint64)`` gives, in order,
-    the keys of the couplings u_ij, the static energies, the dynamics streams and
-    the probe choice. ``stream`` > 0 replaces only the dynamics key, by
+    ``numpy.random.SeedSequence(seed).generate_state(5, uint64)`` gives, in order,
+    the keys of the couplings u_ij, the static energies, the dynamics streams,
+    the probe choice and the random dot positions (the first four words do not
+    depend on how many are generated, so they are those of the four-key tree).
+    ``stream`` > 0 replaces only the dynamics key, by
     ``SeedSequence([seed, stream])``: an independent transition history on the
-    same sample (same couplings, energies and probes).
+    same sample (same couplings, energies, probes and positions).
     """
-    words = np.random.SeedSequence(int(seed)).generate_state(4, dtype=np.uint64)
+    words = np.random.SeedSequence(int(seed)).generate_state(5, dtype=np.uint64)
     dyn = words[2]
     if stream:
         dyn = np.random.SeedSequence([int(seed), int(stream)]).generate_state(1, dtype=np.uint64)[0]
-    return {"couplings": words[0], "static": words[1], "dynamics": dyn, "probes": words[3]}
+    return {"couplings": words[0], "static": words[1], "dynamics": dyn, "probes": words[3], "positions": words[4]}
 
 
 def probe_generator(key: np.uint64) -> np.random.Generator:
     """The generator that draws the probe levels from the ``probes`` key."""
+    return np.random.Generator(np.random.PCG64(int(key)))
+
+
+def position_generator(key: np.uint64) -> np.random.Generator:
+    """The generator that draws the random dot positions from the ``positions`` key."""
     return np.random.Generator(np.random.PCG64(int(key)))
 
 

@@ -207,7 +207,9 @@ RUN = _table(
         "Global level index l = I*M + alpha of each probe (docs/model.md section 1); with the "
         "configuration it rebuilds the probe's couplings (simulator.model_from_dataset)."),
     Var("probe_position", ("probe", "axis"), ONE, "lattice position of each probe",
-        "Integer lattice coordinates (in lattice spacings) of each probe's dot (docs/model.md section 1)."),
+        "Position (in lattice spacings) of each probe's dot: integer lattice coordinates (lattice.kind = "
+        "'hypercubic'), or the dot's coordinates in the box [0, L)^d (float; lattice.kind = 'random') "
+        "(docs/model.md section 1)."),
     Var("static_energy", ("probe",), ENERGY, "static energy eps0_i",
         "Static energy eps0_i of each probe level, uniform in [-W/2, W/2] with W = couplings.static_width "
         "(docs/model.md section 1)."),
@@ -242,10 +244,12 @@ MEMBER_ATTRS = _table(
         "Sampling interval of `energy` ('auto': t_max/2000; 0 without trajectory probes)."),
     Var("resolved_cutoff", (SWEEP_DIMS,), ONE, "coupling range r_c",
         "Coupling range r_c in lattice spacings; 'auto' is the smallest r with A(r) <= cutoff_tol * Gamma2_est, "
-        "at least 1 (docs/model.md section 1)."),
+        "at least 1 (hypercubic lattice), or the smallest r whose neglected tail moves -ln E by at most "
+        "cutoff_tol at tau = 3/Gamma2_est, at least the mean spacing (random positions) (docs/model.md section 1)."),
     Var("resolved_gamma2_estimate", (SWEEP_DIMS,), ENERGY, "Eq. (12) estimate Gamma2_est",
         "Gamma2_est = n_tr Gamma1 max(1, log[gamma/(n_tr Gamma1)])^d, the paper's Eq. (12) with the real "
-        "transition count, used by the 'auto' choices (docs/model.md section 1)."),
+        "transition count, used by the 'auto' choices; on random positions scaled by the density, or for "
+        "dipolar couplings min(Gamma*, sqrt(Gamma* lambda)) (docs/model.md section 1)."),
 )
 
 # ---------------------------------------------------------------------------
@@ -280,6 +284,7 @@ SWEEP = _table(
 #: (a test checks this covers the schema in simulator/config.py)
 CONFIG_UNITS: dict[str, str] = {
     "lattice.d": ONE, "lattice.L": ONE, "lattice.boundary": ONE, "lattice.levels": ONE,
+    "lattice.kind": ONE, "lattice.density": ONE,
     "couplings.gamma": ENERGY, "couplings.xi": ONE, "couplings.form": ONE, "couplings.alpha": ONE,
     "couplings.intra": ENERGY, "couplings.amplitude": ONE, "couplings.cutoff": ONE, "couplings.cutoff_tol": ONE,
     "couplings.static_width": ENERGY,

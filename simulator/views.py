@@ -29,19 +29,28 @@ def _from_table(cls, table: dict):
 
 @dataclass(frozen=True)
 class LatticeView:
-    """[lattice]: dimension, linear size, boundary, levels per dot."""
+    """[lattice]: dimension, linear size, boundary, levels per dot, kind and density of random dots."""
 
     d: int
     L: int
     boundary: str
     levels: int
+    kind: str
+    density: float
 
     @property
     def periodic(self) -> bool:
         return self.boundary == "periodic"
 
     @property
+    def random(self) -> bool:
+        return self.kind == "random"
+
+    @property
     def n_dots(self) -> int:
+        """L^d on the hypercubic lattice; round(density L^d) random dots."""
+        if self.random:
+            return int(round(self.density * float(self.L) ** self.d))
         return self.L ** self.d
 
 
