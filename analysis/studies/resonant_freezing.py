@@ -18,7 +18,11 @@ Definitions used in the tables:
 * ``rate``: the mean over probes of gamma1_measured / Gamma1 (Gamma1 the bound);
   its error combines the per-probe batch-means errors as if independent;
   ``exact`` the same mean of the exact mean rates; ``z`` = (rate - exact)/error;
-  ``z2`` and ``zmax`` the mean square and largest |z| of the per-probe z;
+  ``zs`` the same difference over the probe-to-probe scatter of (measured -
+  exact)/sqrt(P), an error that does not rely on each level's run being ergodic;
+  ``z2`` and ``zmax`` the mean square and largest |z| of the per-probe z (a mean
+  z2 far above 1 means levels keep their own rate for the whole run: the run is
+  not ergodic on its length, although the run starts in the stationary state);
 * ``gamma2``: the median over probes of the censored per-probe echo Gamma2
   (:func:`analysis.estimates.censored_gamma2`) with a bootstrap error;
 * ``s``: the detuning spread over the width, sqrt(W^2/12 + <sum_j U_lj^2>/4)/w,
@@ -93,6 +97,11 @@ def member_row(params: dict, run: xr.Dataset | Result) -> dict:
     rate = float(np.mean(meas / g1))
     rate_err = float(np.sqrt(np.sum((err / g1) ** 2)) / P)
     ex = float(np.mean(exact / g1))
+    # the run starts in the stationary (uniform) state, so every probe's count has the
+    # exact mean whether or not the run is ergodic; the probe-to-probe scatter of
+    # measured - exact is then an error of the probe mean that stays honest when the
+    # batch-means errors (one level's history) do not
+    spread_err = float(np.std((meas - exact) / g1, ddof=1) / np.sqrt(P)) if P > 1 else np.nan
     g2 = res.gamma2_censored
     g2_med, g2_err = median_with_error(g2)
     cv = ds["waiting_time_cv"].values
@@ -100,10 +109,11 @@ def member_row(params: dict, run: xr.Dataset | Result) -> dict:
     W = float(model.config["couplings"]["static_width"])
     spread = np.sqrt(W ** 2 / 12.0 + _coupling_spread(model))
     row = dict(params)
-    row.update(d=model.d, L=int(model.config["lattice"]["L"]), M=model.M,
+    row.update(gamma_scan="couplings.gamma" in params, d=model.d, L=int(model.config["lattice"]["L"]), M=model.M,
                gamma=float(model.config["couplings"]["gamma"]), W=W, w=w, gamma1=float(np.median(g1)),
-               probes=P, rate=rate, rate_err=rate_err, exact=ex,
+               probes=P, t_max=float(ds.attrs["simulated_time"]), rate=rate, rate_err=rate_err, exact=ex,
                z=(rate - ex) / rate_err if rate_err > 0 else np.nan,
+               zs=(rate - ex) / spread_err if spread_err > 0 else np.nan,
                z2=float(np.nanmean(z_probe ** 2)), zmax=float(np.nanmax(np.abs(z_probe))),
                rate_median=float(np.median(meas / g1)),
                gamma2=g2_med, gamma2_err=g2_err, censored=float(np.mean(g2 == 0.0)),
@@ -143,14 +153,14 @@ def _fmt_w(w: float) -> str:
 def format_freezing_table(rows: list[dict]) -> str:
     """The freezing table as text, one line per run (values relative to the bound Gamma1)."""
     head = (f"{'d':>2s}{'L':>5s}{'gamma':>7s}{'W':>5s}{'w':>7s}{'s':>7s}{'accept':>8s}{'rate':>9s}{'+-':>8s}"
-            f"{'exact':>9s}{'z':>7s}{'z2':>6s}{'zmax':>6s}{'Gamma2':>10s}{'+-':>9s}{'G2/fixed':>9s}"
+            f"{'exact':>9s}{'z':>7s}{'zs':>7s}{'z2':>7s}{'zmax':>6s}{'Gamma2':>10s}{'+-':>9s}{'G2/fixed':>9s}"
             f"{'cens':>6s}{'cv':>6s}{'+-':>6s}")
     lines = [head]
     for r in rows:
         rel = r["gamma2"] / r["gamma2_fixed"] if r["gamma2_fixed"] > 0 else np.nan
-        lines.append(f"{r['d']:>2d}{r['L']:>5d}{r['gamma']:>7.3g}{r['W']:>5.3g}{_fmt_w(r['w']):>7s}{r['s']:>7.3g}"
+        lines.append(f"{r['d']:>2d}{r['L']:>5d}{r['gamma']:>7.3g}{r['W']:>5.3g}{_fmt_w(r['w']):>7s}{r['t_max']:>8.2g}{r['s']:>7.3g}"
                      f"{r['acceptance']:>8.4f}{r['rate']:>9.4g}{r['rate_err']:>8.2g}{r['exact']:>9.4g}"
-                     f"{r['z']:>7.2f}{r['z2']:>6.2f}{r['zmax']:>6.2f}{r['gamma2']:>10.4g}{r['gamma2_err']:>9.2g}"
+                     f"{r['z']:>7.2f}{r['zs']:>7.2f}{r['z2']:>7.2f}{r['zmax']:>6.2f}{r['gamma2']:>10.4g}{r['gamma2_err']:>9.2g}"
                      f"{rel:>9.3f}{r['censored']:>6.2f}{r['cv']:>6.3f}{r['cv_err']:>6.3f}")
     return "\n".join(lines)
 
@@ -175,7 +185,7 @@ def plot_rate(rows: list[dict], path: str | Path) -> Path:
     """Measured mean rate / Gamma1 against w (markers, one panel per d), with the
     exact mean rate of the same configurations as a line."""
     plt = _plt()
-    rows = [r for r in rows if np.isfinite(r["w"]) and r["gamma"] == 1.0]
+    rows = [r for r in rows if np.isfinite(r["w"]) and not r["gamma_scan"]]
     ds_ = sorted({r["d"] for r in rows})
     fig, axes = plt.subplots(1, max(len(ds_), 1), figsize=(4.2 * max(len(ds_), 1), 4), squeeze=False)
     Ws = sorted({r["W"] for r in rows})
@@ -202,7 +212,7 @@ def plot_gamma2(rows: list[dict], path: str | Path) -> Path:
     """Typical echo Gamma2 against w (one panel per d); dashed: the fixed-rate
     Gamma2 (w = "none") of the same W and L."""
     plt = _plt()
-    rows = [r for r in rows if r["gamma"] == 1.0]
+    rows = [r for r in rows if not r["gamma_scan"]]
     ds_ = sorted({r["d"] for r in rows})
     fig, axes = plt.subplots(1, max(len(ds_), 1), figsize=(4.2 * max(len(ds_), 1), 4), squeeze=False)
     Ws = sorted({r["W"] for r in rows})
@@ -236,8 +246,8 @@ def plot_collapse(rows: list[dict], path: str | Path) -> Path:
     marks = {1: "o", 2: "s", 3: "^"}
     seen = set()
     for r in rows:
-        lab = f"d={r['d']}" + (" (gamma scan)" if r["gamma"] != 1.0 else "")
-        c = "C3" if r["gamma"] != 1.0 else f"C{r['d'] - 1}"
+        lab = f"d={r['d']}" + (" (gamma scan)" if r["gamma_scan"] else "")
+        c = "C3" if r["gamma_scan"] else f"C{r['d'] - 1}"
         kw = dict(color=c, marker=marks[r["d"]], ms=5, ls="none", label=None if lab in seen else lab)
         seen.add(lab)
         axes[0].errorbar(r["s"], r["rate"], yerr=r["rate_err"], **kw)
@@ -308,8 +318,9 @@ def heterogeneity(res: xr.Dataset, fixed: xr.Dataset, fixed_cv: xr.Dataset) -> d
     """Distribution statistics of per-level rate, Gamma2 and waiting-time CV.
 
     Returns ``{"resonant": {...}, "fixed": {...}}`` with, for ``rate`` and
-    ``gamma2``, :func:`_log_stats` of the per-probe values (median, interquartile
-    range of log10 and the 5-95 % range of log10(x/median)); for ``cv`` the
+    ``gamma2``, :func:`_log_stats` of the positive per-probe values (median,
+    interquartile range of log10 and the 5-95 % range of log10(x/median); the
+    levels without any own transition are counted in ``no_transition``); for ``cv`` the
     median and quartiles of the CV (the fixed-rate CV from ``fixed_cv``, the w =
     1e12 run); ``exact_z2`` and ``exact_zmax`` of the per-probe rates against the
     exact mean rates (resonant run); ``censored`` the fraction of probes whose
@@ -325,11 +336,15 @@ def heterogeneity(res: xr.Dataset, fixed: xr.Dataset, fixed_cv: xr.Dataset) -> d
         out[name] = dict(rate=_log_stats(ds["gamma1_measured"].values), gamma2=_log_stats(g2),
                          censored=float(np.mean(g2 == 0.0)), cv_q25=q[0], cv_median=q[1], cv_q75=q[2],
                          rate_mean=float(np.mean(ds["gamma1_measured"].values)),
+                         no_transition=int(np.sum(ds["gamma1_measured"].values == 0)),
                          probes=int(ds.sizes["probe"]))
     r = Result(res)
     exact = exact_rates(r.model)
-    z = (res["gamma1_measured"].values - exact) / res["gamma1_measured_stderr"].values
-    out["resonant"].update(exact_z2=float(np.mean(z ** 2)), exact_zmax=float(np.max(np.abs(z))),
+    err = res["gamma1_measured_stderr"].values
+    # a level without a single own transition has no batch-means error: counted, not compared
+    z = (res["gamma1_measured"].values - exact) / np.where(err > 0, err, np.nan)
+    out["resonant"].update(exact_z2=float(np.nanmean(z ** 2)), exact_zmax=float(np.nanmax(np.abs(z))),
+                           no_error=int(np.sum(err == 0)),
                            exact_mean=float(np.mean(exact)), exact_rates=exact,
                            corr_rate_gamma2=float(np.corrcoef(np.log(res["gamma1_measured"].values
                                                                      .clip(1e-300)),
@@ -349,7 +364,10 @@ def format_heterogeneity(h: dict) -> str:
     rr = h["resonant"]
     lines.append(f"resonant: {rr['probes']} probes, mean rate {rr['rate_mean']:.5g} (exact {rr['exact_mean']:.5g}); "
                  f"per-probe z against the exact rates: mean z^2 = {rr['exact_z2']:.3f}, max |z| = "
-                 f"{rr['exact_zmax']:.2f}; corr(log rate, log Gamma2) = {rr['corr_rate_gamma2']:.3f}")
+                 f"{rr['exact_zmax']:.2f} ({rr['no_error']} probes without an error bar left out); "
+                 f"corr(log rate, log Gamma2) = {rr['corr_rate_gamma2']:.3f}")
+    lines.append(f"levels without any own transition: resonant {rr['no_transition']}, "
+                 f"fixed {h['fixed']['no_transition']} (left out of the log statistics)")
     return "\n".join(lines)
 
 
