@@ -20,7 +20,9 @@ Definitions used in the tables:
   ``exact`` the same mean of the exact mean rates; ``z`` = (rate - exact)/error;
   ``zs`` the same difference over the probe-to-probe scatter of (measured -
   exact)/sqrt(P), an error that does not rely on each level's run being ergodic;
-  ``z2`` and ``zmax`` the mean square and largest |z| of the per-probe z (a mean
+  ``z2``, ``zmax`` and ``>4`` the mean square, the largest |z| and the fraction
+  beyond 4 (a probe without any own transition counts as beyond) of the
+  per-probe z (a mean
   z2 far above 1 means levels keep their own rate for the whole run: the run is
   not ergodic on its length, although the run starts in the stationary state);
 * ``gamma2``: the median over probes of the censored per-probe echo Gamma2
@@ -115,6 +117,7 @@ def member_row(params: dict, run: xr.Dataset | Result) -> dict:
                z=(rate - ex) / rate_err if rate_err > 0 else np.nan,
                zs=(rate - ex) / spread_err if spread_err > 0 else np.nan,
                z2=float(np.nanmean(z_probe ** 2)), zmax=float(np.nanmax(np.abs(z_probe))),
+               out4=float(np.mean(np.abs(np.nan_to_num(z_probe, nan=np.inf)) > 4.0)),
                rate_median=float(np.median(meas / g1)),
                gamma2=g2_med, gamma2_err=g2_err, censored=float(np.mean(g2 == 0.0)),
                acceptance=float(ds["n_events"]) / float(ds["n_proposals"]),
@@ -153,14 +156,14 @@ def _fmt_w(w: float) -> str:
 def format_freezing_table(rows: list[dict]) -> str:
     """The freezing table as text, one line per run (values relative to the bound Gamma1)."""
     head = (f"{'d':>2s}{'L':>5s}{'gamma':>7s}{'W':>5s}{'w':>7s}{'s':>7s}{'accept':>8s}{'rate':>9s}{'+-':>8s}"
-            f"{'exact':>9s}{'z':>7s}{'zs':>7s}{'z2':>7s}{'zmax':>6s}{'Gamma2':>10s}{'+-':>9s}{'G2/fixed':>9s}"
+            f"{'exact':>9s}{'z':>7s}{'zs':>7s}{'z2':>7s}{'zmax':>7s}{'>4':>6s}{'Gamma2':>10s}{'+-':>9s}{'G2/fixed':>9s}"
             f"{'cens':>6s}{'cv':>6s}{'+-':>6s}")
     lines = [head]
     for r in rows:
         rel = r["gamma2"] / r["gamma2_fixed"] if r["gamma2_fixed"] > 0 else np.nan
         lines.append(f"{r['d']:>2d}{r['L']:>5d}{r['gamma']:>7.3g}{r['W']:>5.3g}{_fmt_w(r['w']):>7s}{r['t_max']:>8.2g}{r['s']:>7.3g}"
                      f"{r['acceptance']:>8.4f}{r['rate']:>9.4g}{r['rate_err']:>8.2g}{r['exact']:>9.4g}"
-                     f"{r['z']:>7.2f}{r['zs']:>7.2f}{r['z2']:>7.2f}{r['zmax']:>6.2f}{r['gamma2']:>10.4g}{r['gamma2_err']:>9.2g}"
+                     f"{r['z']:>7.2f}{r['zs']:>7.2f}{r['z2']:>7.2f}{r['zmax']:>7.2f}{r['out4']:>6.2f}{r['gamma2']:>10.4g}{r['gamma2_err']:>9.2g}"
                      f"{rel:>9.3f}{r['censored']:>6.2f}{r['cv']:>6.3f}{r['cv_err']:>6.3f}")
     return "\n".join(lines)
 
@@ -311,7 +314,8 @@ def _log_stats(x: np.ndarray) -> dict:
     x = x[np.isfinite(x) & (x > 0)]
     lx = np.log10(x)
     q5, q25, q50, q75, q95 = np.percentile(lx, [5, 25, 50, 75, 95]) if x.size else [np.nan] * 5
-    return dict(n=int(x.size), median=10 ** q50, iqr=q75 - q25, lo=q5 - q50, hi=q95 - q50)
+    med, err = median_with_error(x)
+    return dict(n=int(x.size), median=med, median_err=err, iqr=q75 - q25, lo=q5 - q50, hi=q95 - q50)
 
 
 def heterogeneity(res: xr.Dataset, fixed: xr.Dataset, fixed_cv: xr.Dataset) -> dict:
@@ -354,11 +358,12 @@ def heterogeneity(res: xr.Dataset, fixed: xr.Dataset, fixed_cv: xr.Dataset) -> d
 
 def format_heterogeneity(h: dict) -> str:
     """The heterogeneity table as text."""
-    lines = [f"{'run':>9s}{'quantity':>9s}{'median':>11s}{'IQR log10':>11s}{'5-95% log10(x/med)':>22s}"]
+    lines = [f"{'run':>9s}{'quantity':>9s}{'median':>11s}{'+-':>9s}{'IQR log10':>11s}{'5-95% log10(x/med)':>22s}"]
     for name in ("resonant", "fixed"):
         for q in ("rate", "gamma2"):
             s = h[name][q]
-            lines.append(f"{name:>9s}{q:>9s}{s['median']:>11.4g}{s['iqr']:>11.3f}{s['lo']:>+11.3f} .. {s['hi']:+.3f}")
+            lines.append(f"{name:>9s}{q:>9s}{s['median']:>11.4g}{s['median_err']:>9.2g}{s['iqr']:>11.3f}"
+                         f"{s['lo']:>+11.3f} .. {s['hi']:+.3f}")
         lines.append(f"{name:>9s}{'cv':>9s}{h[name]['cv_median']:>11.3f}   quartiles {h[name]['cv_q25']:.3f} .. "
                      f"{h[name]['cv_q75']:.3f}   censored Gamma2: {h[name]['censored']:.3f}")
     rr = h["resonant"]
