@@ -376,10 +376,12 @@ def format_heterogeneity(h: dict) -> str:
     return "\n".join(lines)
 
 
-def plot_heterogeneity(res: xr.Dataset, fixed: xr.Dataset, fixed_cv: xr.Dataset, path: str | Path) -> Path:
+def plot_heterogeneity(res: xr.Dataset, fixed: xr.Dataset, fixed_cv: xr.Dataset, path: str | Path,
+                       exact: np.ndarray | None = None) -> Path:
     """Histograms over probe levels (log axes) of the measured rate, the echo Gamma2
     and the waiting-time CV, resonant against fixed rates; a fourth panel: measured
-    against exact rate per level."""
+    against exact rate per level (``exact``: the resonant run's :func:`exact_rates`,
+    computed if not given)."""
     plt = _plt()
     fig, axes = plt.subplots(1, 4, figsize=(16, 3.8))
     data = {"resonant": (res, res), "fixed rates": (fixed, fixed_cv)}
@@ -393,7 +395,7 @@ def plot_heterogeneity(res: xr.Dataset, fixed: xr.Dataset, fixed_cv: xr.Dataset,
             if x.size:
                 bins = np.geomspace(x.min() / 1.1, x.max() * 1.1, 40)
                 ax.hist(x, bins=bins, histtype="step", color=c, lw=1.3, label=f"{name} ({x.size})")
-    exact = exact_rates(simulator.model_from_dataset(res))
+    exact = exact_rates(simulator.model_from_dataset(res)) if exact is None else exact
     axes[3].errorbar(exact, res["gamma1_measured"].values, yerr=res["gamma1_measured_stderr"].values, fmt=".",
                      ms=3, color="C0", elinewidth=0.5)
     lim = [exact.min() / 1.5, exact.max() * 1.5]
@@ -441,9 +443,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             _load(args.result)   # a clear error for a missing or unreadable file
             res, fixed, fixed_cv = run_fixed_companions(args.result)
-            print(format_heterogeneity(heterogeneity(res, fixed, fixed_cv)))
+            h = heterogeneity(res, fixed, fixed_cv)
+            print(format_heterogeneity(h))
             name = Path(args.result).stem + "_distributions.png"
-            print("figure:", plot_heterogeneity(res, fixed, fixed_cv, Path(args.figures) / name))
+            print("figure:", plot_heterogeneity(res, fixed, fixed_cv, Path(args.figures) / name,
+                                                exact=h["resonant"]["exact_rates"]))
     except (_InputError, simulator.ConfigError) as exc:
         print(f"resonant_freezing: error: {exc}", file=sys.stderr)
         return 2
