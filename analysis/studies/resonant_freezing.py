@@ -55,7 +55,7 @@ from ..resonant_exact import model_mean_rate
 from ..result import Result
 from ..sweeps import is_sweep, parameter_points
 
-__all__ = ["width_of", "exact_rates", "member_row", "freezing_rows", "format_freezing_table",
+__all__ = ["width_of", "exact_rates", "member_row", "freezing_rows", "format_freezing_table", "format_freezing_summary",
            "plot_rate", "plot_gamma2", "plot_collapse", "fixed_rate_config", "run_fixed_companions",
            "heterogeneity", "format_heterogeneity", "plot_heterogeneity", "main"]
 
@@ -165,6 +165,23 @@ def format_freezing_table(rows: list[dict]) -> str:
                      f"{r['acceptance']:>8.4f}{r['rate']:>9.4g}{r['rate_err']:>8.2g}{r['exact']:>9.4g}"
                      f"{r['z']:>7.2f}{r['zs']:>7.2f}{r['z2']:>7.2f}{r['zmax']:>7.2f}{r['out4']:>6.2f}{r['gamma2']:>10.4g}{r['gamma2_err']:>9.2g}"
                      f"{rel:>9.3f}{r['censored']:>6.2f}{r['cv']:>6.3f}{r['cv_err']:>6.3f}")
+    return "\n".join(lines)
+
+
+def format_freezing_summary(rows: list[dict]) -> str:
+    """Per dimension (and the gamma scan): how well the measured mean rate matches
+    the exact mean (max |z|, mean z^2 of ``z`` and ``zs`` over the runs) and how many
+    runs have per-probe mean z^2 above 2 (levels not ergodic over the run)."""
+    lines = [f"{'group':>14s}{'runs':>6s}{'max|z|':>8s}{'mean z2':>9s}{'max|zs|':>9s}{'mean zs2':>9s}"
+             f"{'runs with probe z2 > 2':>24s}"]
+    groups = _groups(rows, ("gamma_scan", "d"))
+    for (scan, d), rs in sorted(groups.items()):
+        z = np.array([r["z"] for r in rs])
+        zs = np.array([r["zs"] for r in rs])
+        bad = [f"L={r['L']},W={r['W']:g},w={_fmt_w(r['w'])}" for r in rs if r["z2"] > 2]
+        lines.append(f"{('gamma scan' if scan else f'd = {d}'):>14s}{len(rs):>6d}{np.nanmax(np.abs(z)):>8.2f}"
+                     f"{np.nanmean(z ** 2):>9.2f}{np.nanmax(np.abs(zs)):>9.2f}{np.nanmean(zs ** 2):>9.2f}"
+                     f"{len(bad):>6d}  {' '.join(bad)}")
     return "\n".join(lines)
 
 
@@ -436,6 +453,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 datasets.append(_load(path))
             rows = freezing_rows(datasets)
             print(format_freezing_table(rows))
+            print(format_freezing_summary(rows))
             out = Path(args.figures)
             for fn, name in ((plot_rate, "resonant_freezing_rate.png"), (plot_gamma2, "resonant_freezing_gamma2.png"),
                              (plot_collapse, "resonant_freezing_collapse.png")):
