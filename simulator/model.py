@@ -238,12 +238,58 @@ def build_rows(model: Model, probes: np.ndarray) -> CouplingRows:
     return CouplingRows(ptr=ptr, level=lev, dot=dot, U=U, r=model.offset_r[oidx])
 
 
+def loguniform_rates(key: np.uint64, dots: np.ndarray, rate_min: float, rate_max: float) -> np.ndarray:
+    """Log-uniform rates in [rate_min, rate_max] (density ~ 1/Gamma1) of the given dots.
+
+    Dot I gets ``rate_min * (rate_max/rate_min)**u_I`` with u_I a pure hash of the
+    ``rates`` key and I (:func:`simulator.rng.level_uniform`): a dot's rate does
+    not depend on the lattice size, the probes or ``run.stream``.
+    """
+    dots = np.asarray(dots, dtype=np.int64)
+    u = np.empty(dots.shape[0])
+    level_uniform(key, dots, u)
+    return np.exp(math.log(rate_min) + u * math.log(rate_max / rate_min))
+
+
+def loguniform_mean(rate_min: float, rate_max: float) -> float:
+    """Mean rate of the log-uniform law on [rate_min, rate_max]: (b - a) / log(b/a)."""
+    if rate_max == rate_min:
+        return float(rate_max)
+    return (rate_max - rate_min) / math.log(rate_max / rate_min)
+
+
+def gamma2_rate(config: Config, gamma1: np.ndarray) -> float:
+    """The rate that sets Gamma2_est (and through it the 'auto' cutoff, tau grid and t_max).
+
+    Constant rates: the smallest positive Gamma1 (the conservative choice, docs/model.md §1).
+    Log-uniform rates: the mean of the distribution, or the bath rate if smaller and
+    positive. A strong neighbour dephases the echo at its own rate (docs/exact.md rule 2),
+    so the sum over the strong neighbours that Eq. (12) counts has the mean rate as its
+    typical value; the smallest rate (down to 1e-6 gamma1 or less) would make the cutoff and
+    tau grid absurd. It is a function of the configuration only, so a model rebuilt from a
+    stored per-dot array (resume, :func:`simulator.model_from_dataset`) gets the same value.
+    """
+    dyn = view(config).dynamics
+    if not dyn.loguniform:
+        return smallest_positive(gamma1)
+    rate = loguniform_mean(dyn.rate_min, dyn.gamma1)
+    bath = dyn.bath
+    if bath.side != "none" and bath.width > 0 and bath.gamma1 > 0:
+        rate = min(rate, bath.gamma1)
+    return rate
+
+
 def dot_gamma1(config: Config) -> np.ndarray:
-    """Gamma1 of every dot: constant, or the boundary-bath profile (paper App. B)."""
+    """Gamma1 of every dot: constant or log-uniform (dynamics.gamma1_distribution), then
+    the boundary-bath profile (paper App. B), which overrides the rates in its region."""
     v = view(config)
     d, L = v.lattice.d, v.lattice.L
     n = L ** d
-    g = np.full(n, v.dynamics.gamma1, dtype=float)
+    if v.dynamics.loguniform:
+        key = seed_keys(v.run.seed)["rates"]
+        g = loguniform_rates(key, np.arange(n, dtype=np.int64), v.dynamics.rate_min, v.dynamics.gamma1)
+    else:
+        g = np.full(n, v.dynamics.gamma1, dtype=float)
     bath = v.dynamics.bath
     if bath.side != "none" and bath.width > 0:
         idx = np.arange(n)
@@ -289,7 +335,7 @@ def build_model(config: Config, gamma1: np.ndarray | None = None, probes: np.nda
     n_part = round(dyn.filling * M) if kind == "hop" else None
     nu = 0.5 if n_part is None else n_part / M
     n_tr = transitions_per_dot(kind, M, n_part)
-    g2 = gamma2_estimate(n_tr, smallest_positive(g1), cpl.gamma, d)
+    g2 = gamma2_estimate(n_tr, gamma2_rate(config, g1), cpl.gamma, d)
     cutoff = auto_cutoff(config["couplings"], g2) if cpl.cutoff == "auto" else float(cpl.cutoff)
     offsets, dist = neighbour_offsets(d, L, lat.periodic, cutoff)
     keys = seed_keys(run.seed, run.stream)

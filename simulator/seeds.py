@@ -3,12 +3,15 @@
 ::
 
     run.seed s
-    |-- SeedSequence(s).generate_state(4, uint64) = [couplings, static, dynamics, probes]
+    |-- SeedSequence(s).generate_state(5, uint64) = [couplings, static, dynamics, probes, rates]
+    |     (the first four words are those of generate_state(4): adding `rates` changed no key)
     |     couplings: key of the hashed u_ij (simulator.rng.pair_amplitude)
     |     static:    key of the static energies (simulator.rng.level_uniform)
     |     dynamics:  key of the per-dot streams (simulator.rng.seed_streams:
     |                dot I starts at mix64(k + mix64(I + 1)), mix64(... + GOLDEN))
     |     probes:    PCG64 generator of the probe choice (probe_generator)
+    |     rates:     key of the per-dot random rates (dynamics.gamma1_distribution =
+    |                'loguniform'; simulator.rng.level_uniform of the dot index)
     |-- run.stream r > 0: dynamics = SeedSequence([s, r]).generate_state(1, uint64)[0]
     |     (another transition history on the same sample)
     |-- sweep member i of n: SeedSequence(s).spawn(n)[i].generate_state(1, uint64)[0] >> 1
@@ -23,23 +26,25 @@ from __future__ import annotations
 
 import numpy as np
 
-KEY_NAMES = ("couplings", "static", "dynamics", "probes")
+KEY_NAMES = ("couplings", "static", "dynamics", "probes", "rates")
 
 
 def seed_keys(seed: int, stream: int = 0) -> dict[str, np.uint64]:
     """Independent 64-bit keys for the model's random ingredients.
 
-    ``numpy.random.SeedSequence(seed).generate_state(4, uint64)`` gives, in order,
-    the keys of the couplings u_ij, the static energies, the dynamics streams and
-    the probe choice. ``stream`` > 0 replaces only the dynamics key, by
+    ``numpy.random.SeedSequence(seed).generate_state(5, uint64)`` gives, in order,
+    the keys of the couplings u_ij, the static energies, the dynamics streams,
+    the probe choice and the per-dot random rates (a word's value does not depend
+    on how many words are generated, so the first four are those of the older
+    ``generate_state(4)``). ``stream`` > 0 replaces only the dynamics key, by
     ``SeedSequence([seed, stream])``: an independent transition history on the
-    same sample (same couplings, energies and probes).
+    same sample (same couplings, energies, probes and rates).
     """
-    words = np.random.SeedSequence(int(seed)).generate_state(4, dtype=np.uint64)
+    words = np.random.SeedSequence(int(seed)).generate_state(5, dtype=np.uint64)
     dyn = words[2]
     if stream:
         dyn = np.random.SeedSequence([int(seed), int(stream)]).generate_state(1, dtype=np.uint64)[0]
-    return {"couplings": words[0], "static": words[1], "dynamics": dyn, "probes": words[3]}
+    return {"couplings": words[0], "static": words[1], "dynamics": dyn, "probes": words[3], "rates": words[4]}
 
 
 def probe_generator(key: np.uint64) -> np.random.Generator:

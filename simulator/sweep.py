@@ -70,7 +70,7 @@ DEFAULT_WORKERS = 2
 TASK_RETRIES = 2
 #: member dimensions whose coordinate is a physical grid that may differ between
 #: members; stacked as ``<dim>_value`` over the sweep dimensions.
-GRID_DIMS = ("tau", "time")
+GRID_DIMS = ("tau", "time", "omega")
 _MEMBER_ATTR_FLAG = "dotkmc_member_attr"
 _DTYPE_FLAG = "dotkmc_original_dtype"
 

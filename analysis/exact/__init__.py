@@ -8,6 +8,8 @@ independent Markov processes, so its echo and Ramsey signals factorise exactly
   random telegraph (:func:`flip_echo`, :func:`flip_ramsey`, ...);
 * :mod:`analysis.exact.fock`: hop dynamics, Markov chains on the Fock
   configurations of each dot (:func:`hop_echo`, :func:`hop_ramsey`, ...);
+* :mod:`analysis.exact.lineshape`: the line shape, the spectrum of the exact Ramsey
+  signal (:func:`telegraph_line` closed form, :func:`flip_line`, :func:`run_exact_lines`);
 * :func:`decay_crossing_rate`: the linewidth of a decay curve.
 
 The public names of both modules are re-exported here, so that
@@ -22,6 +24,7 @@ from numpy.typing import ArrayLike
 import simulator
 
 from .fock import hop_configurations, hop_dot_factor, hop_echo, hop_generator, hop_ramsey
+from .lineshape import flip_line, run_exact_lines, signal_line, telegraph_line
 from .telegraph import (flip_echo, flip_energy_variance, flip_frequency_autocorrelation, flip_ramsey,
                         telegraph_echo_factor, telegraph_ramsey_factor)
 
@@ -38,6 +41,10 @@ __all__ = [
     "flip_frequency_autocorrelation",
     "flip_energy_variance",
     "decay_crossing_rate",
+    "telegraph_line",
+    "signal_line",
+    "flip_line",
+    "run_exact_lines",
 ]
 
 
