@@ -8,10 +8,14 @@ puts its line at omega = +Delta (hence e^{-i omega tau}; the transform with e^{+
 is this line mirrored, omega -> -omega). Because R(-tau) = conj R(tau), S is real,
 int S d omega = R(0) = 1 over the whole axis, and S is even when R is real.
 
-Quadrature: R is interpolated linearly between the nodes 0, tau_1 .. tau_K (the
-log-spaced grid of the run) and the product with e^{-i omega tau} is integrated
-exactly on every segment (a Filon rule: the trapezoid rule in tau for the smooth
-factor R, with no aliasing from the oscillating factor).
+Quadrature: R is interpolated by the cubic spline (not-a-knot) through the nodes
+0, tau_1 .. tau_K (the log-spaced grid of the run), and the product with
+e^{-i omega tau} is integrated exactly in omega on 8 sub-segments of every segment
+with R linear on each (a Filon rule: the trapezoid rule in tau for the smooth factor
+R, with no aliasing from the oscillating factor). The spline is linear in R, so the
+line stays linear in R. With linear interpolation between the grid points instead, the
+line of a 24-point grid was off the exact one by 2-8 % of its peak; with the spline,
+well under 1 % (tests/test_lineshape.py).
 
 Truncation: past its decay R is noise around 0, and integrating that noise over the
 long tail of the log grid (segments up to tau_max/5 long) would swamp the line. The
@@ -85,6 +89,30 @@ def filon_weights(nodes: np.ndarray, omega: np.ndarray) -> np.ndarray:
     return W
 
 
+#: sub-segments per grid segment on which the spline of R is integrated
+SPLINE_SUBDIVISIONS = 8
+
+
+def spline_filon_weights(nodes: np.ndarray, omega: np.ndarray, sub: int = SPLINE_SUBDIVISIONS) -> np.ndarray:
+    """Weights W (omega, node) of int R_s(tau) e^{-i omega tau} d tau over [nodes[0], nodes[-1]],
+    R_s the cubic spline (not-a-knot) through the node values.
+
+    The spline is linear in the node values, so W = F @ P with P the spline's values on
+    ``sub`` points per segment for unit node vectors and F the exact-in-omega rule of
+    :func:`filon_weights` on those points; the remaining error is the piecewise-linear
+    interpolation of a smooth cubic on segments ``sub`` times shorter.
+    """
+    from scipy.interpolate import CubicSpline
+
+    nodes = np.asarray(nodes, dtype=float)
+    if nodes.size < 4:          # too few nodes for a cubic: linear
+        return filon_weights(nodes, omega)
+    frac = np.arange(sub) / sub
+    fine = np.concatenate([(nodes[:-1, None] + frac[None, :] * np.diff(nodes)[:, None]).ravel(), nodes[-1:]])
+    P = CubicSpline(nodes, np.eye(nodes.size), axis=0)(fine)       # (fine, node)
+    return filon_weights(fine, omega) @ P
+
+
 def area_weights(omega: np.ndarray) -> np.ndarray:
     """Trapezoid weights of the omega axis (sum a_j f_j = area)."""
     omega = np.asarray(omega, dtype=float)
@@ -151,7 +179,7 @@ def line_shape(tau: np.ndarray, ramsey: np.ndarray, omega: np.ndarray, tail: flo
         if k < 0:
             continue
         if k not in weights:        # node k+1 of the nodes is tau[k]
-            weights[k] = filon_weights(nodes[:k + 2], omega) / np.pi
+            weights[k] = spline_filon_weights(nodes[:k + 2], omega) / np.pi
         W = weights[k]
         full = np.concatenate([[1.0 + 0j], R2[n, :k + 1]])
         raw = (W @ full).real
