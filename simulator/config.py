@@ -157,7 +157,9 @@ SCHEMA: dict[str, dict[str, Any]] = {
     },
     "dynamics": {
         "kind": Field("flip", choice("flip", "hop"), "flip (l-bits) or hop (Fock transitions in a dot)"),
-        "gamma1": Field(1e-3, number(0), "transition rate Gamma1 of every transition"),
+        "gamma1": Field(1e-3, number(0), "transition rate Gamma1 of every transition (loguniform: the largest rate)"),
+        "gamma1_distribution": Field("constant", choice("constant", "loguniform"), "constant: every dot has gamma1; loguniform: each dot's Gamma1 drawn with P(Gamma1) ~ 1/Gamma1 in [gamma1_min, gamma1] (docs/model.md section 1)"),
+        "gamma1_min": Field("auto", number(0, lo_open=True, special=("auto",)), "loguniform: the smallest rate (auto: 1e-6 * gamma1)"),
         "filling": Field(0.5, number(0, 1), "hop: particles per dot = round(filling * levels)"),
         "resonance_width": Field("none", number(0, lo_open=True, special=("none",)), "resonant rates Gamma1 w^2/(dE^2 + w^2) of width w (docs/resonant.md; serial, gamma1 is the bound); 'none': the fixed rates Gamma1"),
         "bath": {
@@ -167,8 +169,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
         },
     },
     "run": {
-        "t_max": Field(2.0e5, number(0, lo_open=True, special=("auto",)), "simulated time (units of 1/gamma); auto: run.flips / (smallest non-zero Gamma1)"),
-        "flips": Field(2000.0, number(1), "with t_max = 'auto': mean number of transitions of the slowest level"),
+        "t_max": Field(2.0e5, number(0, lo_open=True, special=("auto",)), "simulated time (units of 1/gamma); auto: run.flips / (smallest non-zero Gamma1), with loguniform rates run.flips / max(smallest Gamma1, Gamma2_est/20) (docs/model.md section 4)"),
+        "flips": Field(2000.0, number(1), "with t_max = 'auto': mean number of transitions of the slowest level (loguniform: of a level at rate max(smallest Gamma1, Gamma2_est/20))"),
         "seed": Field(12345, integer(0, SEED_MAX), "master seed (stored as a 64-bit signed netCDF attribute)"),
         "stream": Field(0, integer(0, SEED_MAX), "dynamics history: another value gives an independent transition history on the same sample (couplings, energies, probes unchanged)"),
         "probes": Field(16, probes_field, "number of probe levels, or 'all'"),
@@ -179,6 +181,11 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "max": Field("auto", number(0, lo_open=True, special=("auto",)), "largest tau (auto: 20/Gamma2_est)"),
             "points": Field(32, integer(2, 1000), "log-spaced tau points"),
             "t0_spacing": Field("auto", number(0, special=("auto",)), "minimum spacing of window start times (0: every tau/2; auto: about one probe-sample per event)"),
+        },
+        "lineshape": {
+            "points": Field(401, integer(3, 100_000), "points of the symmetric omega axis of the line shape (docs/model.md section 4, Line shape)"),
+            "omega_max": Field("auto", number(0, lo_open=True, special=("auto",)), "omega axis [-omega_max, omega_max] (auto: 1/tau_min, the highest frequency the tau grid resolves)"),
+            "tail": Field(0.05, number(0, 1, lo_open=True), "a line is NaN where |R(tau_max)| exceeds this (the Ramsey signal has not decayed; no truncation ringing)"),
         },
         "trajectory": {
             "probes": Field(1, integer(0), "probes whose energy trajectory is recorded"),
@@ -402,6 +409,13 @@ def _cross_checks(data: dict) -> None:
             raise ConfigError(f"selfconsistent.equation = 'resonant' needs selfconsistent.mode = 'profile' and "
                               f"disorder 'auto' or 'fixed' (each dot's law uses its own static energy on one sample), "
                               f"got mode = {sc['mode']!r}, disorder = {sc['disorder']!r}")
+    if dyn["gamma1_distribution"] == "loguniform":
+        if not dyn["gamma1"] > 0:
+            raise ConfigError(f"dynamics.gamma1 = {dyn['gamma1']!r} is not allowed with gamma1_distribution = "
+                              f"'loguniform': expected a number > 0 (the largest rate)")
+        if _is_number(dyn["gamma1_min"]) and dyn["gamma1_min"] > dyn["gamma1"]:
+            raise ConfigError(f"dynamics.gamma1_min = {dyn['gamma1_min']!r} is not allowed: expected a number in "
+                              f"(0, dynamics.gamma1 = {dyn['gamma1']!r}]")
     if dyn["kind"] == "hop":
         M = data["lattice"]["levels"]
         n = round(dyn["filling"] * M)

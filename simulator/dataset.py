@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
 from .estimators import crossing_rate, crossing_rate_stderr
+from .lineshape import line_shape
 
 UNITS = ("hbar = 1; energies and rates in units of couplings.gamma's unit (units attribute 'couplings_gamma'); "
          "times in its inverse ('couplings_gamma-1'); see docs/variables.md")
@@ -44,6 +46,14 @@ def to_dataset(sim) -> xr.Dataset:
     g2r = crossing_rate(tau, ramsey)
     mean_echo = np.nanmean(echo, axis=0)
     mean_ramsey = np.nanmean(ramsey, axis=0)
+    omega = plan.omega
+    R = ramsey + 1j * stats["ramsey_imag"]
+    line, line_bound, line_cut = line_shape(tau, R, omega, plan.lineshape_tail, stats["ramsey_stderr"])
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)      # a tau where every probe is NaN
+        # the mean signal's error: (1/P) sum_p sigma_p bounds its sd for any correlation between probes
+        mean_line, mean_bound, mean_cut = line_shape(tau, np.nanmean(R, axis=0), omega, plan.lineshape_tail,
+                                                     np.nanmean(stats["ramsey_stderr"], axis=0))
     coords = m.dot_coords(m.probe_dot)
     traj_time = plan.traj_times()
     values = {
@@ -67,6 +77,13 @@ def to_dataset(sim) -> xr.Dataset:
         "gamma2_ramsey_typical": np.nanmedian(g2r) if np.isfinite(g2r).any() else np.nan,
         "gamma2_ramsey_of_mean": crossing_rate(tau, mean_ramsey)[()],
         **spectral_diffusion_variables(stats),
+        "omega": omega,
+        "lineshape": line,
+        "lineshape_error_bound": line_bound,
+        "lineshape_mean": mean_line,
+        "lineshape_mean_error_bound": mean_bound,
+        "lineshape_tau_cut": np.where(line_cut >= 0, tau[line_cut], np.nan),
+        "lineshape_mean_tau_cut": tau[mean_cut] if mean_cut >= 0 else np.nan,
         "energy": sim.traj.energy,
         "gamma1": m.gamma1,
         "events_per_dot": sim.events,

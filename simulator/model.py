@@ -470,8 +470,50 @@ def build_random_rows(model: Model, probes: np.ndarray) -> CouplingRows:
     return CouplingRows(ptr=ptr, level=lev, dot=dot, U=U, r=r)
 
 
+def loguniform_rates(key: np.uint64, dots: np.ndarray, rate_min: float, rate_max: float) -> np.ndarray:
+    """Log-uniform rates in [rate_min, rate_max] (density ~ 1/Gamma1) of the given dots.
+
+    Dot I gets ``rate_min * (rate_max/rate_min)**u_I`` with u_I a pure hash of the
+    ``rates`` key and I (:func:`simulator.rng.level_uniform`): a dot's rate does
+    not depend on the lattice size, the probes or ``run.stream``.
+    """
+    dots = np.asarray(dots, dtype=np.int64)
+    u = np.empty(dots.shape[0])
+    level_uniform(key, dots, u)
+    return np.exp(math.log(rate_min) + u * math.log(rate_max / rate_min))
+
+
+def loguniform_mean(rate_min: float, rate_max: float) -> float:
+    """Mean rate of the log-uniform law on [rate_min, rate_max]: (b - a) / log(b/a)."""
+    if rate_max == rate_min:
+        return float(rate_max)
+    return (rate_max - rate_min) / math.log(rate_max / rate_min)
+
+
+def gamma2_rate(config: Config, gamma1: np.ndarray) -> float:
+    """The rate that sets Gamma2_est (and through it the 'auto' cutoff, tau grid and t_max).
+
+    Constant rates: the smallest positive Gamma1 (the conservative choice, docs/model.md §1).
+    Log-uniform rates: the mean of the distribution, or the bath rate if smaller and
+    positive. A strong neighbour dephases the echo at its own rate (docs/exact.md rule 2),
+    so the sum over the strong neighbours that Eq. (12) counts has the mean rate as its
+    typical value; the smallest rate (down to 1e-6 gamma1 or less) would make the cutoff and
+    tau grid absurd. It is a function of the configuration only, so a model rebuilt from a
+    stored per-dot array (resume, :func:`simulator.model_from_dataset`) gets the same value.
+    """
+    dyn = view(config).dynamics
+    if not dyn.loguniform:
+        return smallest_positive(gamma1)
+    rate = loguniform_mean(dyn.rate_min, dyn.gamma1)
+    bath = dyn.bath
+    if bath.side != "none" and bath.width > 0 and bath.gamma1 > 0:
+        rate = min(rate, bath.gamma1)
+    return rate
+
+
 def dot_gamma1(config: Config, positions: np.ndarray | None = None) -> np.ndarray:
-    """Gamma1 of every dot: constant, or the boundary-bath profile (paper App. B).
+    """Gamma1 of every dot: constant or log-uniform (dynamics.gamma1_distribution), then
+    the boundary-bath profile (paper App. B), which overrides the rates in its region.
 
     On random positions (``positions``, default :func:`random_positions`) the bath
     regions are those of the lattice, read on the float coordinates: first
@@ -483,7 +525,11 @@ def dot_gamma1(config: Config, positions: np.ndarray | None = None) -> np.ndarra
     if v.lattice.random and positions is None:
         positions = random_positions(config)
     n = L ** d if positions is None else positions.shape[0]
-    g = np.full(n, v.dynamics.gamma1, dtype=float)
+    if v.dynamics.loguniform:
+        key = seed_keys(v.run.seed)["rates"]
+        g = loguniform_rates(key, np.arange(n, dtype=np.int64), v.dynamics.rate_min, v.dynamics.gamma1)
+    else:
+        g = np.full(n, v.dynamics.gamma1, dtype=float)
     bath = v.dynamics.bath
     if bath.side != "none" and bath.width > 0:
         if positions is None:
@@ -540,14 +586,15 @@ def build_model(config: Config, gamma1: np.ndarray | None = None, probes: np.nda
     n_tr = transitions_per_dot(kind, M, n_part)
     if lat.random:
         # docs/model.md §1: Eq. (12) with the density, or the dipolar statistical width
-        lam = float(level_rate(kind, M, np.array(n_tr * smallest_positive(g1))))
-        g2 = gamma2_estimate_random(cpl.form, n_tr, smallest_positive(g1), lam, cpl.gamma, d, lat.density * M,
+        rate = gamma2_rate(config, g1)
+        lam = float(level_rate(kind, M, np.array(n_tr * rate)))
+        g2 = gamma2_estimate_random(cpl.form, n_tr, rate, lam, cpl.gamma, d, lat.density * M,
                                     lat.density, cpl.amplitude)
         cutoff = (auto_cutoff_random(config["couplings"], d, lat.density * M, nu, g2, lat.density)
                   if cpl.cutoff == "auto" else float(cpl.cutoff))
         offsets, dist = np.zeros((0, d), dtype=np.int64), np.zeros(0)
     else:
-        g2 = gamma2_estimate(n_tr, smallest_positive(g1), cpl.gamma, d)
+        g2 = gamma2_estimate(n_tr, gamma2_rate(config, g1), cpl.gamma, d)
         cutoff = auto_cutoff(config["couplings"], g2) if cpl.cutoff == "auto" else float(cpl.cutoff)
         offsets, dist = neighbour_offsets(d, L, lat.periodic, cutoff)
     if probes is None:

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import schedule as _schedule
 from .config import ConfigError, RunError
-from .physics import require_positive, smallest_positive
+from .physics import level_rate, require_positive, smallest_positive
 from .schedule import Schedule, auto_spacing, statistical_spacing, strides_for, tau_grid
 from .views import view
 
@@ -48,6 +48,8 @@ class RunPlan:
     traj_dt, n_traj_times : trajectory sampling interval and number of samples (0, 0: none).
     traj_probes : indices (into the probe list) of the probes whose energy is recorded.
     cutoff, gamma2_estimate : the model's resolved coupling range and Gamma2 estimate.
+    omega, lineshape_tail : the frequency axis of the line shape (run.lineshape.points
+        values in [-omega_max, omega_max]; 'auto' omega_max = 1/tau_min) and its truncation rule.
     schedule : the sample times of this plan (:class:`~simulator.schedule.Schedule`).
     """
 
@@ -65,6 +67,8 @@ class RunPlan:
     traj_probes: np.ndarray
     cutoff: float
     gamma2_estimate: float
+    omega: np.ndarray
+    lineshape_tail: float
     schedule: Schedule = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -80,19 +84,33 @@ class RunPlan:
         """The resolved 'auto' values, as written to the result (attributes ``resolved_<name>``)."""
         return {"t_max": self.t_max, "tau_min": self.tau_min, "tau_max": self.tau_max,
                 "t0_spacing": self.t0_spacing, "trajectory_dt": self.traj_dt, "cutoff": self.cutoff,
-                "gamma2_estimate": self.gamma2_estimate}
+                "gamma2_estimate": self.gamma2_estimate, "lineshape_omega_max": float(self.omega[-1])}
 
     def traj_times(self) -> np.ndarray:
         """The trajectory sample times m * traj_dt."""
         return np.arange(self.n_traj_times) * self.traj_dt
 
 
+#: with log-uniform rates, 'auto' t_max resolves every level with a rate of at least
+#: Gamma2_est / SLOW_RATE_FACTOR (= 1/tau_max of the 'auto' grid) into run.flips flips
+SLOW_RATE_FACTOR = 20.0
+
+
 def resolve_t_max(config, model) -> float:
-    """run.t_max, or with 'auto' run.flips / (smallest non-zero Gamma1)."""
-    run = view(config).run
+    """run.t_max, or with 'auto' run.flips / (smallest non-zero Gamma1).
+
+    With log-uniform rates (docs/model.md §4, Run length with a rate distribution) the
+    rate is max(smallest Gamma1, Gamma2_est / 20): every level that can change within
+    the longest 'auto' window (20/Gamma2_est) changes about run.flips times; slower
+    levels are quasi-static over the windows, which is exact physics, not an error.
+    """
+    v = view(config)
+    run = v.run
     if run.t_max != "auto":
         return float(run.t_max)
     g = require_positive(smallest_positive(model.gamma1), "run.t_max")
+    if v.dynamics.loguniform:
+        g = max(g, model.gamma2_est / SLOW_RATE_FACTOR)
     return float(run.flips / g)
 
 
@@ -123,6 +141,11 @@ def _resolve(config, model, n_probes: int, event_rate: float, push_rate: float) 
     if tau_cfg.min == "auto":
         require_positive(g2, "run.tau.min")
         tmin = min(0.05 / g2, 0.3 / gamma)
+        if view(config).dynamics.loguniform:
+            # Gamma2_est follows the mean rate; a probe on one of the fastest dots
+            # decays at least at its own level's rate (physics.level_rate)
+            fastest = level_rate(model.kind, model.M, model.n_tr * float(np.max(model.gamma1)))
+            tmin = min(tmin, 0.05 / fastest)
     else:
         tmin = tau_cfg.min
     if tau_cfg.max == "auto":
@@ -145,6 +168,12 @@ def _resolve(config, model, n_probes: int, event_rate: float, push_rate: float) 
         # (read from the module: tests change it)
         floor = statistical_spacing(h, t_max, _schedule.MIN_WINDOWS_PER_TAU)
         stride = np.minimum(strides_for(h, spacing), strides_for(h, floor))
+        if view(config).dynamics.loguniform:
+            # a rate distribution puts strong neighbours that flip only a few times per
+            # window sample next to the fast ones; with 1000 windows their flips are
+            # rare events the batch means miss (docs/model.md §4, Run length with a rate
+            # distribution), so every window is taken: one every tau/2, covering the run
+            stride = np.ones_like(stride)
     else:
         spacing = float(tau_cfg.t0_spacing)
         stride = strides_for(h, spacing)
@@ -161,10 +190,16 @@ def _resolve(config, model, n_probes: int, event_rate: float, push_rate: float) 
         dt, n_times = 0.0, 0
         traj_probes = np.zeros(0, dtype=np.int64)
     n_batches = int(run.batches)
+    # the line shape's axis: 'auto' spans the frequencies the tau grid resolves (R is
+    # only interpolated below tau_min, so the line above 1/tau_min is not measured)
+    ls = run.lineshape
+    omega_max = 1.0 / tmin if ls.omega_max == "auto" else float(ls.omega_max)
+    omega = np.linspace(-omega_max, omega_max, int(ls.points))
     return RunPlan(t_max=float(t_max), tau=tau, h=h, stride=stride, t0_spacing=float(spacing),
                    tau_min=float(tmin), tau_max=float(tmax), n_batches=n_batches,
                    t_batch=float(t_max) / n_batches, traj_dt=float(dt), n_traj_times=n_times,
-                   traj_probes=traj_probes, cutoff=float(model.cutoff), gamma2_estimate=float(model.gamma2_est))
+                   traj_probes=traj_probes, cutoff=float(model.cutoff), gamma2_estimate=float(model.gamma2_est),
+                   omega=omega, lineshape_tail=float(ls.tail))
 
 
 def check_work(event_rate: float, t_max: float, n_probes: int, sample_rate: float) -> None:

@@ -70,7 +70,7 @@ DEFAULT_WORKERS = 2
 TASK_RETRIES = 2
 #: member dimensions whose coordinate is a physical grid that may differ between
 #: members; stacked as ``<dim>_value`` over the sweep dimensions.
-GRID_DIMS = ("tau", "time")
+GRID_DIMS = ("tau", "time", "omega")
 _MEMBER_ATTR_FLAG = "dotkmc_member_attr"
 _DTYPE_FLAG = "dotkmc_original_dtype"
 
@@ -395,10 +395,10 @@ def combine(config: Config, members: list[Member], datasets: list, errors: dict 
       float64, with the attribute ``dotkmc_original_dtype``; strings are padded
       with ""), the equivalent of an outer join; ``member_sizes`` records each
       member's true sizes.
-    * ``tau`` and ``time`` are grids that differ between members (``auto`` tau
-      ranges follow Gamma1), so they are positional here and their values are
-      the coordinates ``tau_value`` and ``time_value`` over (sweep dims,
-      realization, tau/time).
+    * ``tau``, ``time`` and ``omega`` are grids that differ between members
+      (``auto`` tau ranges follow Gamma1), so they are positional here and their
+      values are the coordinates ``tau_value``, ``time_value`` and ``omega_value``
+      over (sweep dims, realization, tau/time/omega).
     * Per-member run attributes (resolved tau range, cutoff, ...) become
       variables over the sweep dimensions (flagged ``dotkmc_member_attr``);
       ``member_config`` (TOML text), ``member_seed``, ``member_failed`` (0/1)

@@ -168,12 +168,37 @@ RUN = _table(
     Var("sd_variance_probe_mean", ("tau",), ENERGY2, "probe-averaged spectral-diffusion variance",
         "Mean of `sd_variance` over the probes (NaN-free probes); the probes differ in their couplings, so "
         "its spread over probes is disorder, not a statistical error."),
+    Var("omega", ("omega",), ENERGY, "frequency omega of the line shape",
+        "run.lineshape.points values evenly spaced in [-resolved_lineshape_omega_max, "
+        "resolved_lineshape_omega_max], measured from the probe's static energy eps0_i (docs/model.md "
+        "section 4, Line shape)."),
+    Var("lineshape", ("probe", "omega"), TIME, "line shape S_i(omega)",
+        "S_i(omega) = (1/pi) Re int_0^inf R_i(tau) e^{-i omega tau} d tau of the measured Ramsey signal "
+        "(R(0) = 1, a cubic spline through the tau points; a shift +Delta of the level puts the line "
+        "at omega = +Delta), integrated to `lineshape_tau_cut` and divided by its trapezoid area on `omega`; NaN "
+        "where R_i has not decayed by tau_max (docs/model.md section 4, Line shape)."),
+    Var("lineshape_error_bound", ("probe", "omega"), TIME, "error bound of lineshape",
+        "sum_k |dS_i(omega)/dRe R_i(tau_k)| ramsey_stderr_k: an upper bound of the standard deviation of "
+        "`lineshape` from the errors of Re R for any correlation between the tau points; the error of "
+        "`ramsey_imag` (odd part of the line) is not included (docs/model.md section 4, Line shape)."),
+    Var("lineshape_mean", ("omega",), TIME, "line shape of the probe-averaged Ramsey signal",
+        "The line shape, formed like `lineshape`, of the Ramsey signal averaged over probes (complex mean)."),
+    Var("lineshape_mean_error_bound", ("omega",), TIME, "error bound of lineshape_mean",
+        "Formed like `lineshape_error_bound` with the mean of the probes' ramsey_stderr, which bounds the "
+        "standard deviation of the mean signal for any correlation between probes."),
+    Var("lineshape_tau_cut", ("probe",), TIME, "end tau_cut of the line-shape integral",
+        "The tau point after the last one where |R_i| > run.lineshape.tail + 3 ramsey_stderr: the integral of "
+        "`lineshape` stops there (R taken as 0 beyond); NaN where |R_i(tau_max)| exceeds that level (no line) "
+        "(docs/model.md section 4, Line shape)."),
+    Var("lineshape_mean_tau_cut", (), TIME, "end tau_cut of the mean line-shape integral",
+        "`lineshape_tau_cut` of the probe-averaged Ramsey signal (`lineshape_mean`)."),
     Var("energy", ("traj_probe", "time"), ENERGY, "probe level energy eps_i(t)",
         "Level energy eps_i(t) = eps0_i + sum_j U_ij (n_j(t) - nu_J) of the trajectory probes at the "
         "times `time` (docs/model.md sections 1 and 4, Trajectories)."),
     # model
     Var("gamma1", ("dot",), ENERGY, "transition rate Gamma1 per dot",
-        "Gamma1 of each dot: dynamics.gamma1, dynamics.bath.gamma1 in the bath region, or the per-dot array "
+        "Gamma1 of each dot: dynamics.gamma1 or, with dynamics.gamma1_distribution = 'loguniform', a draw "
+        "log-uniform in [gamma1_min, gamma1]; dynamics.bath.gamma1 in the bath region; or the per-dot array "
         "passed to simulator.run (docs/model.md section 1, Rates)."),
     Var("events_per_dot", ("dot",), ONE, "transitions per dot",
         "Number of transitions (events) of each dot during the run (docs/model.md section 2)."),
@@ -232,7 +257,8 @@ MEMBER_ATTRS = _table(
     Var("kind", (SWEEP_DIMS,), ONE, "dynamics kind",
         "dynamics.kind of the run: 'flip' or 'hop' (docs/model.md section 2)."),
     Var("resolved_t_max", (SWEEP_DIMS,), TIME, "resolved run.t_max",
-        "Simulated time of the run, run.t_max or, for 'auto', run.flips / (smallest non-zero Gamma1)."),
+        "Simulated time of the run, run.t_max or, for 'auto', run.flips / (smallest non-zero Gamma1); with "
+        "log-uniform rates run.flips / max(smallest Gamma1, Gamma2_est/20) (docs/model.md section 4)."),
     Var("resolved_tau_min", (SWEEP_DIMS,), TIME, "resolved run.tau.min",
         "Smallest window length; 'auto' is min(0.05/Gamma2_est, 0.3/gamma) (docs/model.md section 4)."),
     Var("resolved_tau_max", (SWEEP_DIMS,), TIME, "resolved run.tau.max",
@@ -248,8 +274,12 @@ MEMBER_ATTRS = _table(
         "cutoff_tol at tau = 3/Gamma2_est, at least the mean spacing (random positions) (docs/model.md section 1)."),
     Var("resolved_gamma2_estimate", (SWEEP_DIMS,), ENERGY, "Eq. (12) estimate Gamma2_est",
         "Gamma2_est = n_tr Gamma1 max(1, log[gamma/(n_tr Gamma1)])^d, the paper's Eq. (12) with the real "
-        "transition count, used by the 'auto' choices; on random positions scaled by the density, or for "
-        "dipolar couplings min(Gamma*, sqrt(Gamma* lambda)) (docs/model.md section 1)."),
+        "transition count, used by the 'auto' choices; Gamma1 is the smallest positive rate, or for log-uniform "
+        "rates the distribution's mean; on random positions scaled by the density, or for dipolar couplings "
+        "min(Gamma*, sqrt(Gamma* lambda)) (docs/model.md section 1)."),
+    Var("resolved_lineshape_omega_max", (SWEEP_DIMS,), ENERGY, "resolved run.lineshape.omega_max",
+        "Half-width of the line shape's `omega` axis; 'auto' is 1/resolved_tau_min, the highest frequency the "
+        "tau grid resolves (docs/model.md section 4, Line shape)."),
 )
 
 # ---------------------------------------------------------------------------
@@ -264,6 +294,8 @@ SWEEP = _table(
         "between members (docs/sweeps.md)."),
     Var("time_value", (SWEEP_DIMS, "time"), TIME, "trajectory sample time of each member",
         "The `time` grid of each member's `energy` trajectory (docs/sweeps.md)."),
+    Var("omega_value", (SWEEP_DIMS, "omega"), ENERGY, "line-shape frequency of each member",
+        "The `omega` axis of each member's line shape ('auto' axes follow tau_min; docs/sweeps.md)."),
     Var("member_seed", (SWEEP_DIMS,), ONE, "member run.seed",
         "run.seed of each member, derived from the base run.seed by SeedSequence spawning (docs/sweeps.md, "
         "Seed scheme)."),
@@ -288,11 +320,13 @@ CONFIG_UNITS: dict[str, str] = {
     "couplings.gamma": ENERGY, "couplings.xi": ONE, "couplings.form": ONE, "couplings.alpha": ONE,
     "couplings.intra": ENERGY, "couplings.amplitude": ONE, "couplings.cutoff": ONE, "couplings.cutoff_tol": ONE,
     "couplings.static_width": ENERGY,
-    "dynamics.kind": ONE, "dynamics.gamma1": ENERGY, "dynamics.filling": ONE, "dynamics.resonance_width": ENERGY,
+    "dynamics.kind": ONE, "dynamics.gamma1": ENERGY, "dynamics.gamma1_distribution": ONE, "dynamics.gamma1_min": ENERGY,
+    "dynamics.filling": ONE, "dynamics.resonance_width": ENERGY,
     "dynamics.bath.side": ONE, "dynamics.bath.width": ONE, "dynamics.bath.gamma1": ENERGY,
     "run.t_max": TIME, "run.flips": ONE, "run.seed": ONE, "run.stream": ONE, "run.probes": ONE,
     "run.batches": ONE, "run.checkpoint_every": "s",
     "run.tau.min": TIME, "run.tau.max": TIME, "run.tau.points": ONE, "run.tau.t0_spacing": TIME,
+    "run.lineshape.points": ONE, "run.lineshape.omega_max": ENERGY, "run.lineshape.tail": ONE,
     "run.trajectory.probes": ONE, "run.trajectory.dt": TIME,
     "selfconsistent.delta_m": ENERGY, "selfconsistent.K": ONE, "selfconsistent.Xi": ONE,
     "selfconsistent.equation": ONE, "selfconsistent.damping": ONE, "selfconsistent.max_iterations": ONE,

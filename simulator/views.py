@@ -84,8 +84,19 @@ class DynamicsView:
 
     kind: str
     gamma1: float
+    gamma1_distribution: str
+    gamma1_min: Auto
     filling: float
     bath: BathView
+
+    @property
+    def loguniform(self) -> bool:
+        return self.gamma1_distribution == "loguniform"
+
+    @property
+    def rate_min(self) -> float:
+        """The smallest rate of the loguniform distribution (gamma1_min resolved)."""
+        return 1e-6 * self.gamma1 if self.gamma1_min == "auto" else float(self.gamma1_min)
 
 
 @dataclass(frozen=True)
@@ -96,6 +107,15 @@ class TauView:
     max: Auto
     points: int
     t0_spacing: Auto
+
+
+@dataclass(frozen=True)
+class LineshapeView:
+    """[run.lineshape]: the omega axis of the line shape and its truncation rule."""
+
+    points: int
+    omega_max: Auto
+    tail: float
 
 
 @dataclass(frozen=True)
@@ -118,6 +138,7 @@ class RunView:
     batches: int
     checkpoint_every: float
     tau: TauView
+    lineshape: LineshapeView
     trajectory: TrajectoryView
 
 
@@ -132,6 +153,7 @@ class ConfigView:
 
 
 _NESTED = {("DynamicsView", "bath"): BathView, ("RunView", "tau"): TauView,
+           ("RunView", "lineshape"): LineshapeView,
            ("RunView", "trajectory"): TrajectoryView, ("ConfigView", "lattice"): LatticeView,
            ("ConfigView", "couplings"): CouplingsView, ("ConfigView", "dynamics"): DynamicsView,
            ("ConfigView", "run"): RunView}

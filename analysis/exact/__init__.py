@@ -11,6 +11,8 @@ independent Markov processes, so its echo and Ramsey signals factorise exactly
 * :mod:`analysis.exact.diffusion`: the spectral-diffusion variance sigma^2(t_w) of a
   probe, flip and hop (:func:`flip_sd_variance`, :func:`hop_sd_variance`;
   docs/spectral-diffusion.md §2);
+* :mod:`analysis.exact.lineshape`: the line shape, the spectrum of the exact Ramsey
+  signal (:func:`telegraph_line` closed form, :func:`flip_line`, :func:`run_exact_lines`);
 * :func:`decay_crossing_rate`: the linewidth of a decay curve.
 
 The public names of both modules are re-exported here, so that
@@ -27,6 +29,7 @@ import simulator
 from .diffusion import flip_sd_variance, hop_dot_sd_variance, hop_sd_variance
 from .fock import (hop_configurations, hop_dot_factor, hop_dot_sd_variance_chain, hop_echo, hop_generator,
                    hop_ramsey)
+from .lineshape import flip_line, run_exact_lines, signal_line, telegraph_line
 from .telegraph import (flip_echo, flip_energy_variance, flip_frequency_autocorrelation, flip_ramsey,
                         telegraph_echo_factor, telegraph_ramsey_factor)
 
@@ -47,6 +50,10 @@ __all__ = [
     "hop_dot_sd_variance_chain",
     "hop_sd_variance",
     "decay_crossing_rate",
+    "telegraph_line",
+    "signal_line",
+    "flip_line",
+    "run_exact_lines",
 ]
 
 
