@@ -59,7 +59,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .jit import jit, jit_inline
+from .jit import jit, jit_inline, prefetch
 from .kernels.dots import deposit as _deposit
 from .kernels.dots import init_dots, pick_hop
 from .kernels.state import FLIP, HOP, DotRates, DotState, PushTable
@@ -83,6 +83,14 @@ STREAM_TAG = np.uint64(0x5245534F4E414E54)   # "RESONANT"
 
 # counters in ResonantState.counts
 C_PROPOSALS, C_ACCEPTED, C_SINCE_RECOMPUTE, C_RECOMPUTES = range(4)
+
+# random draws per proposal (dot, alias coin, transition, acceptance, waiting
+# time), and how many proposals ahead the kernel prefetches the coupling row an
+# accepted event would read (docs/resonant.md §4.3: 4 hides the latency of the
+# row, which is mostly outside the CPU caches)
+DRAWS_FLIP = 5
+DRAWS_HOP = 6
+LOOKAHEAD = 4
 
 
 class ResonantTables(NamedTuple):
@@ -356,10 +364,15 @@ def _change(l, dn, t, ptr, lev, U, eps, level_stat, touch, rev_ptr, rev_probe, r
 
     Plain arrays, not the NamedTuples: every array taken out of a tuple inside the
     event loop costs a reference-count update (measured: ~5x slower per event)."""
-    for q in range(ptr[l], ptr[l + 1]):
-        eps[lev[q]] += U[q] * dn
-    if dn < 0.0:   # it was occupied since its last change
-        level_stat[l, 1] += t - level_stat[l, 0]
+    # unsigned indices: numba then emits no negative-index wraparound code, which
+    # made this, the innermost loop, ~4x longer in instructions
+    for q in range(np.uint64(ptr[l]), np.uint64(ptr[l + 1])):
+        eps[np.uint64(lev[q])] += U[q] * dn
+    # add the occupied interval if the level was occupied (dn = -1), without a
+    # branch: the sign of dn is a coin flip, and a mispredicted branch cost more
+    # than the rest of this bookkeeping; x * 1.0 and acc + 0.0 are exact (acc >= 0),
+    # so the sums are those of `if dn < 0: acc += t - last`
+    level_stat[l, 1] += (t - level_stat[l, 0]) * (0.5 - 0.5 * dn)
     level_stat[l, 0] = t
     if touch[l] == 0:
         return
@@ -378,9 +391,32 @@ def _change(l, dn, t, ptr, lev, U, eps, level_stat, touch, rev_ptr, rev_probe, r
         wt_last[p] = t
 
 
+@jit_inline
+def _prefetch_level(l, eps, stat_flat, ptr, lev, U):
+    """Cache hints for an event of level l: its energy, its occupation integral and
+    its whole coupling row (lev: 16 entries a 64-byte line, U: 8)."""
+    prefetch(eps, l)
+    prefetch(stat_flat, 2 * l)
+    q0 = ptr[l]
+    q1 = ptr[l + 1]
+    for q in range(q0, q1, 16):
+        prefetch(lev, q)
+    for q in range(q0, q1, 8):
+        prefetch(U, q)
+
+
 @jit
 def _advance(tb, st, pt, sample_t, n, t_a, buckets, dEP, dC):
-    """All proposals before sample_t[n-1], in time order. Returns accepted events."""
+    """All proposals before sample_t[n-1], in time order. Returns accepted events.
+
+    The coupling table (n_levels x neighbours entries) is far larger than the
+    CPU caches, and each accepted event reads one random row of it. A second copy
+    of the random stream (r0, r1) therefore runs LOOKAHEAD proposals ahead (a
+    proposal always takes DRAWS_FLIP or DRAWS_HOP draws), re-drawing each
+    proposal's dot and transition early enough to prefetch the row it may need.
+    It only reads: the proposals, their order and every number are those of the
+    stream (s0, s1) alone.
+    """
     t_end = sample_t[n - 1]
     inv_width = (buckets.shape[0] - 1) / (t_end - t_a)
     t = st.clock[0]
@@ -417,7 +453,35 @@ def _advance(tb, st, pt, sample_t, n, t_a, buckets, dEP, dC):
     n_acc = 0
     since = st.counts[C_SINCE_RECOMPUTE]
     n_rec = 0
+    stat_flat = level_stat.reshape(2 * occ.shape[0])
+    draws = DRAWS_FLIP if kind == FLIP else DRAWS_HOP
+    r0 = s0
+    r1 = s1
+    for _ in range(LOOKAHEAD * draws):
+        x, r0, r1 = xoro_next(r0, r1)
     while t < t_end:
+        # the proposal LOOKAHEAD ahead: its dot and transition, as drawn below
+        x, r0, r1 = xoro_next(r0, r1)
+        J = int(to_unit(x) * nd)
+        if J >= nd:
+            J = nd - 1
+        x, r0, r1 = xoro_next(r0, r1)
+        if to_unit(x) >= alias_prob[J]:
+            J = alias_idx[J]
+        if kind == FLIP:
+            x, r0, r1 = xoro_next(r0, r1)
+            b = int(to_unit(x) * M)
+            if b >= M:
+                b = M - 1
+            _prefetch_level(J * M + b, eps, stat_flat, ptr, lev, U)
+        else:
+            # the levels are those of the current slot layout (a hint: an event
+            # of dot J before that proposal may still change them)
+            ja, jb, r0, r1 = pick_hop(r0, r1, npart, M)
+            _prefetch_level(J * M + perm[J * M + ja], eps, stat_flat, ptr, lev, U)
+            _prefetch_level(J * M + perm[J * M + jb], eps, stat_flat, ptr, lev, U)
+        x, r0, r1 = xoro_next(r0, r1)   # its acceptance
+        x, r0, r1 = xoro_next(r0, r1)   # its waiting time
         n_prop += 1
         x, s0, s1 = xoro_next(s0, s1)
         I = int(to_unit(x) * nd)
