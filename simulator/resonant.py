@@ -47,7 +47,10 @@ processed), the occupations, slot layout, energies and counters, lives in
 beyond the chunk end is kept for the next chunk, never redrawn. The result is
 therefore bit-identical for any chunking. Draws per proposal, in order: dot
 index, alias coin, transition (flip: 1 draw; hop: 2), acceptance, then the
-exponential waiting time to the next proposal.
+exponential waiting time to the next proposal. Their number is fixed, so the
+proposals to come are known before any is accepted or rejected: the kernel
+re-draws them a few proposals ahead on a copy of the stream, only to prefetch
+the coupling rows they may need (docs/resonant.md §4.3).
 
 Public functions validate their inputs and take/return plain arrays and
 NamedTuples; the jitted kernels behind them are private.
