@@ -90,7 +90,7 @@ def main(argv: list[str]) -> None:
                 if not r[1].finished:
                     r[1].step()
     cpu = {"old": 0.0, "new": 0.0}
-    for name, sim, st, (wall, c) in runs:
+    for name, _sim, st, (wall, c) in runs:
         prop = int(st.counts[0])
         cpu[name] += c
         print(f"{name}: {prop / c / 1e6:.2f} M proposals per CPU s ({prop / wall / 1e6:.2f} M per wall s)")
