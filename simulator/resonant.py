@@ -47,7 +47,11 @@ processed), the occupations, slot layout, energies and counters, lives in
 beyond the chunk end is kept for the next chunk, never redrawn. The result is
 therefore bit-identical for any chunking. Draws per proposal, in order: dot
 index, alias coin, transition (flip: 1 draw; hop: 2), acceptance, then the
-exponential waiting time to the next proposal.
+exponential waiting time to the next proposal. Their number is fixed, so the
+proposals to come are known before any is accepted or rejected: the kernel
+draws them a few proposals ahead, into a small ring, to prefetch the coupling
+rows they may need (docs/resonant.md §4.3); the stream state kept at a chunk end
+is the one before the draws of the first proposal not processed.
 
 Public functions validate their inputs and take/return plain arrays and
 NamedTuples; the jitted kernels behind them are private.
@@ -59,7 +63,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .jit import jit, jit_inline
+from .jit import jit, jit_inline, prefetch
 from .kernels.dots import deposit as _deposit
 from .kernels.dots import init_dots, pick_hop
 from .kernels.state import FLIP, HOP, DotRates, DotState, PushTable
@@ -83,6 +87,11 @@ STREAM_TAG = np.uint64(0x5245534F4E414E54)   # "RESONANT"
 
 # counters in ResonantState.counts
 C_PROPOSALS, C_ACCEPTED, C_SINCE_RECOMPUTE, C_RECOMPUTES = range(4)
+
+# how many proposals ahead the kernel draws, and prefetches the coupling row an
+# accepted event would read (docs/resonant.md §4.3: 4 hides the latency of the
+# row, which is mostly outside the CPU caches)
+LOOKAHEAD = 4
 
 
 class ResonantTables(NamedTuple):
@@ -356,10 +365,15 @@ def _change(l, dn, t, ptr, lev, U, eps, level_stat, touch, rev_ptr, rev_probe, r
 
     Plain arrays, not the NamedTuples: every array taken out of a tuple inside the
     event loop costs a reference-count update (measured: ~5x slower per event)."""
-    for q in range(ptr[l], ptr[l + 1]):
-        eps[lev[q]] += U[q] * dn
-    if dn < 0.0:   # it was occupied since its last change
-        level_stat[l, 1] += t - level_stat[l, 0]
+    # unsigned indices: numba then emits no negative-index wraparound code, which
+    # made this, the innermost loop, ~4x longer in instructions
+    for q in range(np.uint64(ptr[l]), np.uint64(ptr[l + 1])):
+        eps[np.uint64(lev[q])] += U[q] * dn
+    # add the occupied interval if the level was occupied (dn = -1), without a
+    # branch: the sign of dn is a coin flip, and a mispredicted branch cost more
+    # than the rest of this bookkeeping; x * 1.0 and acc + 0.0 are exact (acc >= 0),
+    # so the sums are those of `if dn < 0: acc += t - last`
+    level_stat[l, 1] += (t - level_stat[l, 0]) * (0.5 - 0.5 * dn)
     level_stat[l, 0] = t
     if touch[l] == 0:
         return
@@ -378,14 +392,60 @@ def _change(l, dn, t, ptr, lev, U, eps, level_stat, touch, rev_ptr, rev_probe, r
         wt_last[p] = t
 
 
+@jit_inline
+def _prefetch_level(l, eps, stat_flat, ptr, lev, U):
+    """Cache hints for an event of level l: its energy, its occupation integral and
+    its whole coupling row (lev: 16 entries a 64-byte line, U: 8)."""
+    prefetch(eps, l)
+    prefetch(stat_flat, 2 * l)
+    q0 = ptr[l]
+    q1 = ptr[l + 1]
+    for q in range(q0, q1, 16):
+        prefetch(lev, q)
+    for q in range(q0, q1, 8):
+        prefetch(U, q)
+
+
+@jit_inline
+def _draw(r0, r1, nd, alias_prob, alias_idx, kind, npart, M):
+    """All draws of one proposal from the stream (r0, r1), in the order of the module
+    docstring: (dot, slot a, slot b, acceptance uniform, waiting-time uniform, r0, r1).
+    Flip: a is the level's slot (b = 0); hop: a occupied, b empty (:func:`pick_hop`)."""
+    x, r0, r1 = xoro_next(r0, r1)
+    I = int(to_unit(x) * nd)
+    if I >= nd:
+        I = nd - 1
+    x, r0, r1 = xoro_next(r0, r1)
+    if to_unit(x) >= alias_prob[I]:
+        I = alias_idx[I]
+    if kind == FLIP:
+        x, r0, r1 = xoro_next(r0, r1)
+        a = int(to_unit(x) * M)
+        if a >= M:
+            a = M - 1
+        b = 0
+    else:
+        a, b, r0, r1 = pick_hop(r0, r1, npart, M)
+    x, r0, r1 = xoro_next(r0, r1)
+    u = to_unit(x)
+    x, r0, r1 = xoro_next(r0, r1)
+    return I, a, b, u, to_unit(x), r0, r1
+
+
 @jit
 def _advance(tb, st, pt, sample_t, n, t_a, buckets, dEP, dC):
-    """All proposals before sample_t[n-1], in time order. Returns accepted events."""
+    """All proposals before sample_t[n-1], in time order. Returns accepted events.
+
+    The coupling table (n_levels x neighbours entries) is far larger than the
+    CPU caches, and each accepted event reads one random row of it. The draws of
+    a proposal do not depend on the state, so they are made LOOKAHEAD proposals
+    early into a ring (with the stream state before each, which is what a chunk
+    end keeps), and the row each may need is prefetched then. The draws and their
+    order are those of drawing each proposal when it is processed.
+    """
     t_end = sample_t[n - 1]
     inv_width = (buckets.shape[0] - 1) / (t_end - t_a)
     t = st.clock[0]
-    s0 = st.rng[0]
-    s1 = st.rng[1]
     M = tb.M
     npart = tb.n_part
     nd = tb.alias_prob.shape[0]
@@ -417,50 +477,78 @@ def _advance(tb, st, pt, sample_t, n, t_a, buckets, dEP, dC):
     n_acc = 0
     since = st.counts[C_SINCE_RECOMPUTE]
     n_rec = 0
+    K = LOOKAHEAD
+    stat_flat = level_stat.reshape(2 * occ.shape[0])
+    ring_dot = np.empty(K, dtype=np.int64)
+    ring_a = np.empty(K, dtype=np.int64)
+    ring_b = np.empty(K, dtype=np.int64)
+    ring_u = np.empty(K)
+    ring_w = np.empty(K)
+    ring_s0 = np.empty(K, dtype=np.uint64)
+    ring_s1 = np.empty(K, dtype=np.uint64)
+    r0 = st.rng[0]   # the stream after the draws in the ring
+    r1 = st.rng[1]
+    for k in range(K):
+        ring_s0[k] = r0
+        ring_s1[k] = r1
+        J, ja, jb, uj, wj, r0, r1 = _draw(r0, r1, nd, alias_prob, alias_idx, kind, npart, M)
+        ring_u[k] = uj
+        ring_w[k] = wj
+        ring_dot[k] = J
+        ring_a[k] = ja
+        ring_b[k] = jb
+    head = 0   # the slot of the proposal at time t
     while t < t_end:
         n_prop += 1
-        x, s0, s1 = xoro_next(s0, s1)
-        I = int(to_unit(x) * nd)
-        if I >= nd:
-            I = nd - 1
-        x, s0, s1 = xoro_next(s0, s1)
-        if to_unit(x) >= alias_prob[I]:
-            I = alias_idx[I]
+        I = ring_dot[head]
+        sa = ring_a[head]
+        sb = ring_b[head]
+        u = ring_u[head]
+        wait_u = ring_w[head]
+        # this slot now takes the proposal K ahead; prefetch the row(s) it may change
+        # (hop: the levels of the current slot layout, a hint only)
+        ring_s0[head] = r0
+        ring_s1[head] = r1
+        J, ja, jb, uj, wj, r0, r1 = _draw(r0, r1, nd, alias_prob, alias_idx, kind, npart, M)
+        ring_u[head] = uj
+        ring_w[head] = wj
+        ring_dot[head] = J
+        ring_a[head] = ja
+        ring_b[head] = jb
+        head = (head + 1) % K
+        if kind == FLIP:
+            _prefetch_level(J * M + ja, eps, stat_flat, ptr, lev, U)
+        else:
+            _prefetch_level(J * M + perm[J * M + ja], eps, stat_flat, ptr, lev, U)
+            _prefetch_level(J * M + perm[J * M + jb], eps, stat_flat, ptr, lev, U)
         base = I * M
         if kind == FLIP:
-            x, s0, s1 = xoro_next(s0, s1)
-            a = int(to_unit(x) * M)
-            if a >= M:
-                a = M - 1
-            l = base + a
+            l = base + sa
             dn = 1.0 - 2.0 * occ[l]
             xe = dn * eps[l] * inv_w
-            x, s0, s1 = xoro_next(s0, s1)
             # accept with probability 1/(1 + xe^2), without a division
-            if to_unit(x) * (1.0 + xe * xe) < 1.0:
+            if u * (1.0 + xe * xe) < 1.0:
                 occ[l] = 1 - occ[l]
-                _change(l, dn, t, ptr, lev, U, eps, level_stat, touch, rev_ptr, rev_probe, rev_U, probe_of, own, wt_last, wt_n, wt_sum,
-                        wt_sq, sample_t, n, t_a, inv_width, buckets, dEP, dC)
+                _change(l, dn, t, ptr, lev, U, eps, level_stat, touch, rev_ptr, rev_probe, rev_U, probe_of, own,
+                        wt_last, wt_n, wt_sum, wt_sq, sample_t, n, t_a, inv_width, buckets, dEP, dC)
                 accepted[I] += 1
                 n_acc += 1
                 since += 1
         else:
-            sa, sb, s0, s1 = pick_hop(s0, s1, npart, M)
             la = perm[base + sa]
             lb = perm[base + sb]
             # U_ab: entry lb (skipping la itself) of the same-dot head of row la
             Uab = U[ptr[base + la] + (lb if lb < la else lb - 1)]
             xe = (eps[base + lb] - eps[base + la] - Uab) * inv_w
-            x, s0, s1 = xoro_next(s0, s1)
-            if to_unit(x) * (1.0 + xe * xe) < 1.0:
+            if u * (1.0 + xe * xe) < 1.0:
                 perm[base + sa] = lb
                 perm[base + sb] = la
                 occ[base + la] = 0
                 occ[base + lb] = 1
-                _change(base + la, -1.0, t, ptr, lev, U, eps, level_stat, touch, rev_ptr, rev_probe, rev_U, probe_of, own, wt_last, wt_n, wt_sum,
-                        wt_sq, sample_t, n, t_a, inv_width, buckets, dEP, dC)
-                _change(base + lb, 1.0, t, ptr, lev, U, eps, level_stat, touch, rev_ptr, rev_probe, rev_U, probe_of, own, wt_last, wt_n, wt_sum,
-                        wt_sq, sample_t, n, t_a, inv_width, buckets, dEP, dC)
+                _change(base + la, -1.0, t, ptr, lev, U, eps, level_stat, touch, rev_ptr, rev_probe, rev_U, probe_of,
+                        own, wt_last, wt_n, wt_sum, wt_sq, sample_t, n, t_a, inv_width, buckets, dEP, dC)
+                _change(base + lb, 1.0, t, ptr, lev, U, eps, level_stat, touch, rev_ptr, rev_probe, rev_U, probe_of,
+                        own, wt_last, wt_n, wt_sum, wt_sq, sample_t, n, t_a, inv_width, buckets, dEP, dC)
                 accepted[I] += 1
                 n_acc += 1
                 since += 1
@@ -470,12 +558,12 @@ def _advance(tb, st, pt, sample_t, n, t_a, buckets, dEP, dC):
             _level_energies(tb, occ, eps)
             since = 0
             n_rec += 1
-        x, s0, s1 = xoro_next(s0, s1)
-        t += -math.log1p(-to_unit(x)) * inv_rate
+        t += -math.log1p(-wait_u) * inv_rate
     st.clock[0] = t
     st.clock[1] = t_end
-    st.rng[0] = s0
-    st.rng[1] = s1
+    # the stream as it stands before the draws of the first proposal not processed
+    st.rng[0] = ring_s0[head]
+    st.rng[1] = ring_s1[head]
     st.counts[C_PROPOSALS] += n_prop
     st.counts[C_ACCEPTED] += n_acc
     st.counts[C_SINCE_RECOMPUTE] = since

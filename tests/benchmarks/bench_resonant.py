@@ -14,9 +14,24 @@ Each case runs through the engine (``Simulation`` with ``dynamics.resonance_widt
 = 1, numba warmed up and cached) and reports proposals/s and accepted/s of the
 dynamics' ``advance`` alone, and the rest of the wall time (estimators).
 The kernel is serial (causal order), so one core is what it uses.
+
+Rates are given per second of wall time (``proposals_per_s``) and per second of
+this thread's CPU time (``proposals_per_cpu_s``): on a shared machine the second
+leaves out the time the process waited for a core (not what other processes do
+to the shared caches). ``neighbours`` is the mean number of levels an accepted
+event updates, ``ns_per_proposal`` and ``ns_per_accepted`` the CPU time per
+proposal and per accepted event (all of ``advance`` divided by the accepted
+events, rejected proposals included), so the cases show how the cost grows with
+the neighbours (the cutoff, and d at a fixed cutoff).
+
+The same lattice (same seed) is then run with fixed rates (``resonance_width``
+= "none"), whose dot pass draws as many events as the resonant kernel draws
+proposals: ``fixed_events_per_cpu_s`` and ``fixed_over_resonant`` (its events/s over
+the resonant proposals/s, both CPU time) put the two engines side by side.
 """
 from __future__ import annotations
 
+import copy
 import json
 import sys
 import time
@@ -49,40 +64,65 @@ CASES = {
 }
 
 
-def measure(raw: dict) -> dict:
-    """Run a case through the engine; time the dynamics' advance separately."""
+def _g3(x: float) -> float:
+    return float(f"{x:.3g}")
+
+
+def _run(raw: dict) -> tuple[Simulation, float, float, float, float]:
+    """Run a configuration through the engine, timing the dynamics' advance apart:
+    (simulation, advance wall s, advance CPU s, total wall s, setup wall s)."""
     cfg = S.load_config(raw)
     t0 = time.perf_counter()
     sim = Simulation(cfg, threads=1)
     setup = time.perf_counter() - t0
     dyn = sim.dynamics
     advance = dyn.advance
-    spent = [0.0]
+    spent = [0.0, 0.0]
 
     def timed(grid, bins):
-        a = time.perf_counter()
+        a, c = time.perf_counter(), time.thread_time()
         out = advance(grid, bins)
         spent[0] += time.perf_counter() - a
+        spent[1] += time.thread_time() - c
         return out
 
     dyn.advance = timed            # type: ignore[method-assign]
     t0 = time.perf_counter()
     while not sim.finished:
         sim.step()
-    wall = time.perf_counter() - t0
+    return sim, spent[0], spent[1], time.perf_counter() - t0, setup
+
+
+def measure(raw: dict, fixed: bool = True) -> dict:
+    """Run a case through the engine (and, with ``fixed``, the same lattice with fixed rates)."""
+    sim, wall_adv, cpu_adv, wall, setup = _run(raw)
+    dyn = sim.dynamics
     prop, acc = int(dyn.n_proposals()), int(sim.n_events)
     m = sim.model
-    return {"d": m.d, "L": m.L, "levels": m.n_levels, "cutoff": m.cutoff, "proposals": prop, "accepted": acc,
-            "acceptance": round(acc / prop, 3), "advance_s": round(spent[0], 2),
-            "proposals_per_s": float(f"{prop / spent[0]:.3g}"), "accepted_per_s": float(f"{acc / spent[0]:.3g}"),
-            "estimator_s": round(wall - spent[0], 2), "setup_s": round(setup, 2)}
+    tb = dyn.tables
+    out = {"d": m.d, "L": m.L, "levels": m.n_levels, "cutoff": m.cutoff,
+           "neighbours": round(float(tb.ptr[-1]) / m.n_levels, 1), "proposals": prop, "accepted": acc,
+           "acceptance": round(acc / prop, 3), "advance_s": round(wall_adv, 2), "advance_cpu_s": round(cpu_adv, 2),
+           "proposals_per_s": _g3(prop / wall_adv), "accepted_per_s": _g3(acc / wall_adv),
+           "proposals_per_cpu_s": _g3(prop / cpu_adv), "ns_per_proposal": round(1e9 * cpu_adv / prop, 1),
+           "ns_per_accepted": round(1e9 * cpu_adv / max(acc, 1), 1),
+           "estimator_s": round(wall - wall_adv, 2), "setup_s": round(setup, 2)}
+    if fixed:
+        raw_f = copy.deepcopy(raw)
+        raw_f["dynamics"]["resonance_width"] = "none"
+        sim_f, wall_f, cpu_f, _, _ = _run(raw_f)
+        ev = int(sim_f.n_events)
+        out.update({"fixed_events": ev, "fixed_events_per_s": _g3(ev / wall_f),
+                    "fixed_events_per_cpu_s": _g3(ev / cpu_f),
+                    "fixed_over_resonant": round((ev / cpu_f) / (prop / cpu_adv), 2)})
+    return out
 
 
 def main(argv: list[str]) -> None:
     numba.set_num_threads(1)   # one core (the reconstruction pass is parallel otherwise)
     names = argv or list(CASES)
     # warm-up: compile (or load from the cache) every kernel on a tiny case
-    measure(_raw(1, 64, 2.0, 2e4))
+    measure(_raw(1, 64, 2.0, 2e4))   # both engines
     for name in names:
         print(json.dumps({"case": name, **measure(CASES[name])}), flush=True)
 
