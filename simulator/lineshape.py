@@ -168,7 +168,8 @@ def line_shape(tau: np.ndarray, ramsey: np.ndarray, omega: np.ndarray, tail: flo
     lead = R.shape[:-1]
     R2 = R.reshape(-1, tau.size)
     sig = None if ramsey_stderr is None else np.asarray(ramsey_stderr, dtype=float).reshape(-1, tau.size)
-    cuts = (tail_cut(R2, tail, sig) if cut is None else np.broadcast_to(np.asarray(cut, dtype=np.int64), lead)).reshape(-1)
+    given = None if cut is None else np.broadcast_to(np.asarray(cut, dtype=np.int64), lead)
+    cuts = (tail_cut(R2, tail, sig) if given is None else given).reshape(-1)
     nodes = np.concatenate([[0.0], tau])
     a = area_weights(omega)
     line = np.full((R2.shape[0], omega.size), np.nan)

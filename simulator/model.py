@@ -419,6 +419,7 @@ def random_neighbours(model: Model, dots: np.ndarray):
     from scipy.spatial import cKDTree
 
     pos = model.positions
+    assert pos is not None, "random_neighbours needs a model with random positions"
     L = float(model.L)
     tree = cKDTree(pos, boxsize=L if model.periodic else None, balanced_tree=False, compact_nodes=False)
     # a slightly larger ball, then the exact test below: the same r <= r_c rule everywhere

@@ -310,7 +310,8 @@ def measured(name):
 @pytest.mark.parametrize("name", list(RUNS))
 def test_measured_echo_matches_the_exact_product_probe_by_probe(name):
     ds, ref = measured(name)
-    assert ds.sizes["dot"] == round(RUNS[name]["lattice"]["density"] * RUNS[name]["lattice"]["L"] ** RUNS[name]["lattice"]["d"])
+    lat = RUNS[name]["lattice"]
+    assert ds.sizes["dot"] == round(lat["density"] * lat["L"] ** lat["d"])
     assert ds["probe_position"].dtype == np.float64
     z = zscores(ds, ref, "echo", min_count=0)
     ok = np.isfinite(z)

@@ -24,7 +24,7 @@ measured from the static energy and a level shifted by +Delta has its line at +D
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -118,7 +118,7 @@ def flip_line(omega: ArrayLike, U: ArrayLike, gamma1: ArrayLike, gamma1_self: fl
     g = np.asarray(gamma1, dtype=float)
     # R varies on the scale of its rms frequency and of the rates it holds
     rate = gamma1_self + np.sqrt(np.sum(U ** 2) / 4.0) + (np.max(g) if g.size else 0.0)
-    return signal_line(lambda t: flip_ramsey(t, U, g, gamma1_self), omega, max(rate, 1e-300), tol=tol)
+    return signal_line(lambda t: cast(np.ndarray, flip_ramsey(t, U, g, gamma1_self)), omega, max(rate, 1e-300), tol=tol)
 
 
 def run_exact_lines(ds, model=None, probes: ArrayLike | None = None, tol: float = 1e-6) -> dict[str, np.ndarray]:

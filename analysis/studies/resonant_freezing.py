@@ -441,10 +441,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     f = sub.add_parser("freezing", help="facilitation and freezing (section 5) from sweep results")
     f.add_argument("results", nargs="+", help="combined sweep results (or runs) of runs/resonant_freezing_*.toml")
     f.add_argument("--figures", default="results/resonant_freezing", help="folder for the figures")
-    h = sub.add_parser("hetero", help="heterogeneity (section 7): resonant run vs its fixed-rate companions")
-    h.add_argument("result", help="a resonant run result, e.g. results/resonant_hetero_1d.nc; its fixed-rate "
+    hp = sub.add_parser("hetero", help="heterogeneity (section 7): resonant run vs its fixed-rate companions")
+    hp.add_argument("result", help="a resonant run result, e.g. results/resonant_hetero_1d.nc; its fixed-rate "
                                   "companions <stem>_fixed.nc and <stem>_fixed_w1e12.nc are run if missing")
-    h.add_argument("--figures", default="results/resonant_freezing", help="folder for the figures")
+    hp.add_argument("--figures", default="results/resonant_freezing", help="folder for the figures")
     args = p.parse_args(argv)
     try:
         if args.command == "freezing":

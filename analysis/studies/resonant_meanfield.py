@@ -44,6 +44,7 @@ import itertools
 import math
 import sys
 import tomllib
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -165,7 +166,8 @@ def meanfield_point(config: Config, outdir: Path, log=None) -> dict:
         m = (np.abs(eps0) >= lo * sigma) & (np.abs(eps0) < hi * sigma)
         bins[(lo, hi)] = (int(m.sum()),) + _log_stats(r_mf[m])
     return {"w": w, "W": config["couplings"]["static_width"], "levels": levels.size, "acceptance": acc,
-            "eps0": eps0, "sigma": sigma, "by_sigma": bins, "meas": meas, "meas_err": meas_err, "exact": exact, "z": z, "gamma2": g2,
+            "eps0": eps0, "sigma": sigma, "by_sigma": bins, "meas": meas, "meas_err": meas_err, "exact": exact, "z": z,
+            "gamma2": g2,
             "gamma2_err": g2_err, "mf": mf, "fp_gamma1": fp_g1, "fp_gamma2": fp_g2, "fp_gamma2_err": fp_g2_err,
             "status": hist.attrs["status"], "iterations": hist.sizes["iteration"],
             "chi2": float(np.mean(z[np.isfinite(z)] ** 2)), "max_z": float(np.nanmax(np.abs(z))),
@@ -223,7 +225,8 @@ def plot_meanfield(rows: list[dict], path: Path) -> Path:
         axes[0].plot(x, r["mf"] / r["meas"], ".", color=c, ms=3, label=lab)
         axes[1].plot(x, r["fp_gamma1"] / r["meas"], ".", color=c, ms=3, label=lab)
         axes[2].plot(x, r["fp_gamma2"] / r["gamma2"], ".", color=c, ms=3, label=lab)
-    titles = ("MF rate (measured $\\Gamma_2$) / measured $\\Gamma_1$", "loop fixed point $\\Gamma_1^*$ / measured $\\Gamma_1$",
+    titles = ("MF rate (measured $\\Gamma_2$) / measured $\\Gamma_1$",
+              "loop fixed point $\\Gamma_1^*$ / measured $\\Gamma_1$",
               "loop fixed point $\\Gamma_2^*$ / resonant $\\Gamma_2$")
     for ax, t in zip(axes, titles):
         ax.axhline(1, color="k", lw=0.8)
@@ -284,7 +287,7 @@ def _fit_shape(d: np.ndarray, g: np.ndarray, lo: int, hi: int) -> dict:
 FIT_RANGES = ((8, 20), (20, 35), (35, 50), (8, 50))
 
 
-def dot_profile(ds: xr.Dataset) -> dict[str, np.ndarray]:
+def dot_profile(ds: xr.Dataset) -> dict[str, Any]:
     """Per-dot Gamma2 (censored, mean of the positive values over the dot's probes)
     and gamma1_measured along the bath axis, with their errors: the measured part
     of :func:`analysis.studies.scan.bath_profile`, without the exact and rule-sum
@@ -318,7 +321,7 @@ def bath_study(config: Config, loop: Path, outdir: Path, log=None) -> dict:
     # the loop's fixed-rate run at its last profile, repeated here with this run's settings
     runs = {("A", "none"): (base.with_values({"dynamics.resonance_width": "none"}), sc_g1),
             ("B", "none"): (base.with_values({"dynamics.resonance_width": "none"}), None)}
-    for values, cfg in study_points(base):
+    for _values, cfg in study_points(base):
         w = cfg["dynamics"]["resonance_width"]
         runs[("A", w)] = (cfg, sc_g1)
         runs[("B", w)] = (cfg, None)
@@ -349,10 +352,10 @@ def bath_table(res: dict, show: tuple[int, ...] = (1, 2, 3, 5, 9, 17, 26, 36, 46
         head += "".join(f"{'G2 w=' + str(w):>20s}{'G1meas/bound':>14s}" for w in ws)
         lines.append(head)
         for dist in show:
-            i = np.flatnonzero(d == dist)
-            if i.size == 0:
+            hits = np.flatnonzero(d == dist)
+            if hits.size == 0:
                 continue
-            i = int(i[0])
+            i = int(hits[0])
             row = f"{dist:>5d}"
             if case == "A":
                 row += f"{res['sc_gamma2'][i]:>10.3g} ± {res['sc_gamma2_err'][i]:<7.2g}"
@@ -377,7 +380,8 @@ def bath_table(res: dict, show: tuple[int, ...] = (1, 2, 3, 5, 9, 17, 26, 36, 46
         lines.append("falloff of Gamma2 (decay length / power-law exponent; rms of ln G2 for exp / power):")
         fits = [("SC loop", res["sc_fits"])] + [(f"w={w}", res[case][w]["fits"]) for w in ws]
         for name, f in fits:
-            parts = [f"{lo}-{hi}: {f[(lo, hi)]['length']:.1f} / {f[(lo, hi)]['exponent']:.2f}" for lo, hi in FIT_RANGES[:3]]
+            parts = [f"{lo}-{hi}: {f[(lo, hi)]['length']:.1f} / {f[(lo, hi)]['exponent']:.2f}"
+                     for lo, hi in FIT_RANGES[:3]]
             a = f[FIT_RANGES[3]]
             lines.append(f"  {name:>10s}  " + "; ".join(parts) + f"; 8-50 rms {a['rms_exp']:.2f} / {a['rms_pow']:.2f}")
         lines.append("")

@@ -18,7 +18,7 @@ probe's own term the same.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import xarray as xr
@@ -292,7 +292,7 @@ def report(paths: list[str | Path], figures: str | Path | None = None, exact: bo
     return "\n".join(out)
 
 
-def bath_profile(run: xr.Dataset | Result) -> dict[str, np.ndarray]:
+def bath_profile(run: xr.Dataset | Result) -> dict[str, Any]:
     """Per-dot Gamma2 against position along the first axis (the bath's), measured,
     exact (docs/exact.md) and Appendix-B rule sum (docs/meanfield.md), each
     averaged over the dot's probes; and the measured own-transition rate

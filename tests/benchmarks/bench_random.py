@@ -70,7 +70,7 @@ def setup(n_side: int = 100) -> None:
         m = build_model(cfg)
         rows = m.coupling_rows()
         t2 = time.perf_counter()
-        sim = Simulation(cfg, threads=1)
+        Simulation(cfg, threads=1)   # the whole set-up: model, tables, state
         t3 = time.perf_counter()
         print(json.dumps({"dots": pos.shape[0], "cutoff": rc, "probes": int(m.probes.size),
                           "neighbours_per_probe": float(np.diff(rows.ptr).mean()),
