@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 import pytest
-import xarray as xr
 
 import simulator as S
 from analysis.exact.telegraph import flip_echo, flip_ramsey
@@ -84,12 +83,13 @@ def test_width_row_and_cli(tiny_run, tmp_path, capsys):
     assert 0.0 <= row["outliers"] <= 1.0 and row["iqr"] > 0
     path = tmp_path / "tiny.nc"
     ds.to_netcdf(path)
-    assert SP.main(["widths", str(path), "--figures", str(tmp_path / "fig")]) == 0
+    assert SP.main(["widths", str(path), "--figures", str(tmp_path / "fig"), "--tables", str(tmp_path)]) == 0
+    assert (tmp_path / "widths.md").read_text().count("| random |") == 1
     assert (tmp_path / "fig" / "widths.png").exists()
     # the slow tiny run's echo does not decay inside its grid (static fluctuators refocus)
     tiny_run.to_netcdf(tmp_path / "slow.nc")
     for bad in (tmp_path / "missing.nc", tmp_path / "slow.nc"):
         capsys.readouterr()
-        assert SP.main(["widths", str(bad)]) == 2
+        assert SP.main(["widths", str(bad), "--tables", str(tmp_path)]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("spectral: error:")

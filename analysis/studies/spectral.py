@@ -45,7 +45,7 @@ from ..result import Result
 from ..spectral_exact import PoissonEnsemble, ensemble_log_signal, static_dipolar_rate
 from ..sweeps import is_sweep, parameter_points
 
-__all__ = ["ensemble_of", "box_log_signal", "crossing", "probe_mean", "bootstrap", "line_row",
+__all__ = ["ensemble_of", "box_log_signal", "crossing", "bootstrap", "line_row",
            "fit_lorentzian", "format_line_table", "plot_line", "crossover_config", "run_crossover",
            "crossover_row", "crossover_curve", "format_crossover_table", "plot_crossover",
            "width_stats", "width_row", "format_width_table", "plot_widths", "main"]
@@ -106,15 +106,6 @@ def crossing(tau: np.ndarray, signal: np.ndarray) -> np.ndarray:
     return simulator.crossing_rate(np.asarray(tau, dtype=float), np.atleast_2d(signal))
 
 
-def probe_mean(ds: xr.Dataset, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Probe mean of ``name``, its statistical error (batch means) and its disorder error
-    (standard deviation over probes / sqrt(P))."""
-    x = ds[name].values
-    P = x.shape[0]
-    return (x.mean(0), np.sqrt(np.sum(ds[name + "_stderr"].values ** 2, axis=0)) / P,
-            x.std(0, ddof=1) / math.sqrt(P))
-
-
 def bootstrap(x: np.ndarray, stat, n: int = N_BOOT, seed: int = 0) -> tuple[float, float]:
     """``stat`` of the rows of ``x`` and its bootstrap standard error over rows (probes)."""
     rng = np.random.default_rng(seed)
@@ -171,7 +162,8 @@ def line_row(params: dict, members: Sequence[xr.Dataset]) -> dict:
     N = model.gamma1.size
     tau, omega = ds0["tau"].values, ds0["omega"].values
     tail = float(model.config["run"]["lineshape"]["tail"])
-    gstar = static_dipolar_rate(density, float(model.config["couplings"]["gamma"]), model.config["couplings"]["amplitude"])
+    cpl = model.config["couplings"]
+    gstar = static_dipolar_rate(density, float(cpl["gamma"]), cpl["amplitude"])
     R = np.concatenate([m["ramsey"].values for m in members])
     sig = np.concatenate([m["ramsey_stderr"].values for m in members])
     P = R.shape[0]
@@ -192,9 +184,12 @@ def line_row(params: dict, members: Sequence[xr.Dataset]) -> dict:
     z_box = (m - box)[use] / np.hypot(dis, stat_bound)[use]
     # lines of the mean: measured (pooled), and the exact box signal, through the same rule and cut
     cut = int(line_shape(tau, m.astype(complex), omega, tail, stat_bound)[2])
+    if cut < 0:
+        raise ValueError(f"the probe-mean Ramsey signal has not decayed inside the tau grid (density {density:g}); "
+                         "raise run.tau.max")
     raw, area = _raw_lines(tau, omega, R, cut)
     norm = lambda y: y / (y @ area)  # noqa: E731
-    line_mean, bound, _ = line_shape(tau, m.astype(complex), omega, tail, stat_bound, cut=cut)
+    line_mean, bound, _ = line_shape(tau, m.astype(complex), omega, tail, stat_bound, cut=np.array(cut))
     hw, hw_err = bootstrap(raw, lambda x: fit_lorentzian(omega, norm(x.mean(0)))[0])
     line_box = norm(_raw_lines(tau, omega, box[None, :], cut)[0][0])
     hw_box = fit_lorentzian(omega, line_box)[0]
@@ -219,11 +214,13 @@ def line_row(params: dict, members: Sequence[xr.Dataset]) -> dict:
 
 def format_line_table(rows: list[dict]) -> str:
     head = ("| density | N | probes | Γ* | 1/e rate of ⟨R⟩ | exact (box) | exact per-probe mean | "
-            "half-width of line | exact (box) | max abs(z) vs exact per-probe mean | mean z² vs box (points) | Lorentz distance: mean line | per-probe median |\n"
+            "half-width of line | exact (box) | max abs(z) vs exact per-probe mean | mean z² vs box (points) | "
+            "Lorentz distance: mean line | per-probe median |\n"
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    body = [f"| {r['density']:g} | {r['N']} | {r['probes']} | {r['gstar']:.4f} | {r['rate']:.4f} ± {r['rate_err']:.4f} | "
-            f"{r['rate_box']:.4f} | {r['rate_probe_exact']:.4f} | {r['hw']:.4f} ± {r['hw_err']:.4f} | {r['hw_box']:.4f} | "
-            f"{r['z_bound_max']:.2f} | {r['z_box_mean2']:.2f} ({r['z_box_n']}) | {r['lor_mean']:.3f} | {r['lor_probe_median']:.3f} |"
+    body = [f"| {r['density']:g} | {r['N']} | {r['probes']} | {r['gstar']:.4f} | "
+            f"{r['rate']:.4f} ± {r['rate_err']:.4f} | {r['rate_box']:.4f} | {r['rate_probe_exact']:.4f} | "
+            f"{r['hw']:.4f} ± {r['hw_err']:.4f} | {r['hw_box']:.4f} | {r['z_bound_max']:.2f} | "
+            f"{r['z_box_mean2']:.2f} ({r['z_box_n']}) | {r['lor_mean']:.3f} | {r['lor_probe_median']:.3f} |"
             for r in rows]
     return "\n".join([head] + body)
 
@@ -349,10 +346,11 @@ def crossover_row(members: Sequence[xr.Dataset]) -> dict:
     g1 = float(np.median(g))
     groups = [(int(g.size - P), g1), (P - 1, g_p)]
     density = float(model.config["lattice"]["density"])
-    gstar = static_dipolar_rate(density, float(model.config["couplings"]["gamma"]), model.config["couplings"]["amplitude"])
+    cpl = model.config["couplings"]
+    gstar = static_dipolar_rate(density, float(cpl["gamma"]), cpl["amplitude"])
     tau = members[0]["tau"].values
     own = np.exp(-g_p * tau)
-    row = dict(gamma1=g1, gamma1_probe=g_p, gstar=gstar, density=density, probes=P * len(members), N=g.size,
+    row: dict = dict(gamma1=g1, gamma1_probe=g_p, gstar=gstar, density=density, probes=P * len(members), N=g.size,
                realizations=len(members), t_max=float(members[0].attrs["simulated_time"]),
                events=int(sum(int(m["n_events"]) for m in members)))
     for kind in ("ramsey", "echo"):
@@ -384,12 +382,13 @@ def crossover_curve(density: float, r_c: float, gamma1: np.ndarray, amplitude: s
     at the runs' cutoff and at r_c = inf."""
     out: dict[str, np.ndarray] = {"gamma1": np.asarray(gamma1, dtype=float)}
     gstar = static_dipolar_rate(density, 1.0, amplitude)
-    t = np.geomspace(1e-3, 1e5, 300) / gstar
+    t = np.geomspace(1e-3, 1e5, 160) / gstar
     for label, rc in (("", r_c), ("_inf", math.inf)):
         for kind in ("ramsey", "echo"):
             vals = []
             for g in out["gamma1"]:
-                ens = PoissonEnsemble(density=density, d=3, envelope="dipolar", amplitude=amplitude, gamma1=float(g), r_c=rc)
+                ens = PoissonEnsemble(density=density, d=3, envelope="dipolar", amplitude=amplitude,
+                                      gamma1=float(g), r_c=rc)
                 vals.append(crossing(t, np.exp(ensemble_log_signal(t, ens, kind)))[0])
             out[kind + label] = np.array(vals)
     return out
@@ -401,7 +400,8 @@ def format_crossover_table(rows: list[dict]) -> str:
     body = []
     for r in rows:
         s = r["gstar"]
-        body.append(f"| {r['gamma1'] / s:.3g} | {r['events']:.3g} | {r['ramsey'] / s:.4f} ± {r['ramsey_err'] / s:.4f} | "
+        body.append(f"| {r['gamma1'] / s:.3g} | {r['events']:.3g} | "
+                    f"{r['ramsey'] / s:.4f} ± {r['ramsey_err'] / s:.4f} | "
                     f"{r['ramsey_box'] / s:.4f} | {r['ramsey_probe_exact'] / s:.4f} | {r['ramsey_z2']:.2f} | "
                     f"{r['echo'] / s:.4f} ± {r['echo_err'] / s:.4f} | {r['echo_box'] / s:.4f} | "
                     f"{r['echo_probe_exact'] / s:.4f} | {r['echo_z2']:.2f} |")
@@ -429,6 +429,8 @@ def plot_crossover(rows: list[dict], curve: dict, path: str | Path) -> Path:
     for kind, c in (("ramsey", "C0"), ("echo", "C1")):
         ax[0].errorbar(gx, [r[kind] / s for r in rows], [r[kind + "_err"] / s for r in rows], fmt="o", color=c,
                        ms=5, label=f"{kind}, measured")
+        ax[0].plot(gx, [r[kind + "_probe_exact"] / s for r in rows], "kx", ms=5,
+                   label="exact per-probe mean, same probes" if kind == "echo" else None)
     ax[0].set_xscale("log")
     ax[0].set_yscale("log")
     ax[0].set_ylim(0.02, 2)
@@ -459,7 +461,8 @@ def width_stats(g: np.ndarray) -> dict[str, float]:
     fraction beyond Tukey's fences, 1.5 IQR outside the quartiles (``tukey``)."""
     g = g[np.isfinite(g) & (g > 0)]
     if g.size < 2:
-        raise ValueError("fewer than 2 probes with a finite echo Gamma2 (the echo did not cross 1/e inside the tau grid)")
+        raise ValueError("fewer than 2 probes with a finite echo Gamma2 "
+                         "(the echo did not cross 1/e inside the tau grid)")
     lg = np.log10(g)
     q5, q25, q50, q75, q95 = np.percentile(lg, [5, 25, 50, 75, 95])
     return {"median": float(10 ** q50), "iqr": float(q75 - q25), "r90": float(q95 - q5),
@@ -486,7 +489,8 @@ def width_row(params: dict, ds: xr.Dataset) -> dict:
 
 def format_width_table(rows: list[dict]) -> str:
     head = ("| case | positions | probes | median Γ2 | exact | IQR of log10 Γ2 | exact | 5–95 % range | exact | "
-            "beyond ×1.5 of median | exact | beyond Tukey fences | exact |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+            "beyond ×1.5 of median | exact | beyond Tukey fences | exact |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     body = [f"| {r['form']} {r['d']}D, Γ1 = {r['gamma1']:g} | {r['kind']} | {r['probes']} | "
             f"{r['median']:.4g} ± {r['median_err']:.2g} | {r['exact_median']:.4g} | "
             f"{r['iqr']:.3f} ± {r['iqr_err']:.3f} | {r['exact_iqr']:.3f} | {r['r90']:.3f} ± {r['r90_err']:.3f} | "
@@ -558,6 +562,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     d = sub.add_parser("widths", help="§7: linewidth distributions, random against lattice")
     d.add_argument("results", nargs="+")
     d.add_argument("--figures")
+    for sp in (a, c, d):
+        sp.add_argument("--tables", default="results/spectral", help="folder for the markdown tables")
     args = p.parse_args(argv)
     try:
         return _dispatch(args)
@@ -571,14 +577,15 @@ def _dispatch(args) -> int:
     if args.cmd == "line":
         ds = xr.open_dataset(args.result)
         rows = [line_row(params, members) for params, members in parameter_points(ds)]
-        _write(format_line_table(rows), fig / "dipolar_line.md" if fig else None)
+        _write(format_line_table(rows), Path(args.tables) / "dipolar_line.md")
         for r in rows:
             print(f"n = {r['density']:g}: r_c = {r['r_c']:g}, vs exact per-probe mean: max |z| (bound) "
                   f"{r['z_bound_max']:.2f}, (independent probes) mean z2 {r['z_indep_mean2']:.2f} max |z| "
                   f"{r['z_indep_max']:.2f}; box: mean z2 {r['z_box_mean2']:.2f}, max |z| {r['z_box_max']:.2f} over "
                   f"{r['z_box_n']} points; |log Poisson - log box| <= {r['poisson_vs_box']:.2e} (R > e^-4); "
                   f"line cut at tau = {r['tau_cut']:.3g} (box R there {r['cut_fraction']:.3g}); per-probe lines "
-                  f"> 3x the mean line's Lorentz distance: {r['lor_probe_frac']:.2f} ({r['probe_lines_nan']} without a line)")
+                  f"> 3x the mean line's Lorentz distance: {r['lor_probe_frac']:.2f} "
+                  f"({r['probe_lines_nan']} without a line)")
         if fig:
             print(plot_line(rows, fig / "dipolar_line.png"))
         return 0
@@ -589,7 +596,7 @@ def _dispatch(args) -> int:
             return 0
         base = _load_toml(args.config)
         rows = [crossover_row([xr.open_dataset(p) for p in paths]) for paths in _member_paths(base, out)]
-        _write(format_crossover_table(rows), fig / "crossover.md" if fig else None)
+        _write(format_crossover_table(rows), Path(args.tables) / "crossover.md")
         for r in rows:
             print(f"Gamma1/Gamma* = {r['gamma1'] / r['gstar']:.3g}: max z ramsey {r['ramsey_zmax']:.2f}, "
                   f"(over {r['ramsey_n']} points), echo {r['echo_zmax']:.2f} ({r['echo_n']}); mean z2 vs box: ramsey "
@@ -597,11 +604,11 @@ def _dispatch(args) -> int:
         if fig:
             s = rows[0]["gstar"]
             curve = crossover_curve(rows[0]["density"], float(base["couplings"]["cutoff"]),
-                                    np.geomspace(3e-3, 30, 25) * s, base["couplings"]["amplitude"])
+                                    np.geomspace(3e-3, 30, 19) * s, base["couplings"]["amplitude"])
             print(plot_crossover(rows, curve, fig / "crossover.png"))
         return 0
     rows = [width_row(params, m) for path in args.results for params, m in _members(path)]
-    _write(format_width_table(rows), fig / "widths.md" if fig else None)
+    _write(format_width_table(rows), Path(args.tables) / "widths.md")
     if fig:
         print(plot_widths(rows, fig / "widths.png"))
     return 0
