@@ -5,9 +5,10 @@ r"""Spectral-diffusion studies of docs/spectral-diffusion.md §5 and §7.
   and against the exact ensemble signal of the run's box.
 * ``crossover-run`` / ``crossover`` (§5b): the mean Ramsey and echo decay rates against
   Gamma1/Gamma* at fixed density, from quasi-static to motional narrowing. The probes'
-  own dots are static (Gamma1 = 0, through ``simulator.run(..., gamma1=...)``), so the
-  probe is a spectator whose own flips do not mask the dephasing, as for the Poisson
-  ensemble's probe.
+  own dots flip slowly (``probe_gamma1``, through ``simulator.run(..., gamma1=...)``) and
+  their survival is divided out, so the probe's own flips do not mask the dephasing, as
+  for the Poisson ensemble's probe (static probe dots would not do: a frozen set of
+  static neighbours gives Re prod e^{+-i v tau}, not prod cos v tau).
 * ``widths`` (§7): per-probe echo Gamma2 distributions at random positions against the
   hypercubic lattice at the same density and coupling law, with the exact per-probe Gamma2.
 
