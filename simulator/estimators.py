@@ -72,7 +72,7 @@ def survival_count_variance(law: SurvivalLaw, tau: np.ndarray, stride: np.ndarra
 #: batch means misses at least ~30 % of its variance (docs/model.md §4)
 SLOW_BATCH_FLIPS = 3.0
 #: Gauss-Legendre nodes per panel of the u integral of slow_neighbour_variance
-_GL_NODES = 8
+_GL_NODES = 6
 
 
 def _slow_quadrature(T: float, B: float, fastest: float) -> tuple[np.ndarray, np.ndarray]:
@@ -83,7 +83,8 @@ def _slow_quadrature(T: float, B: float, fastest: float) -> tuple[np.ndarray, np
     panels on both sides of its kink u = T/B resolve decays up to the rate ``fastest``.
     """
     a = T / B
-    n = int(np.ceil(np.log2(max(fastest * T, 1.0)))) + 6
+    # panels down to a 2^-n, below the fastest decay length (relative error ~1e-9)
+    n = int(np.ceil(np.log2(max(fastest * a, 1.0)))) + 3
     x, w = np.polynomial.legendre.leggauss(_GL_NODES)
     edges = np.concatenate(([0.0], 2.0 ** -np.arange(n, -1, -1.0)))    # 0, 2^-n, ..., 1/2, 1
     lo, hi = edges[:-1], edges[1:]
