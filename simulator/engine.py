@@ -23,8 +23,8 @@ import numpy as np
 
 from .config import CheckpointError, Config, ConfigError, Interrupted, RunError, load_config
 from .dataset import package_version, remove_stale_temporaries, temporary_beside
-from .dynamics import Dynamics, make_dynamics, state_array_names
-from .estimators import SurvivalLaw, batch_means, survival_count_variance
+from .dynamics import Dynamics, make_dynamics, resonance_width, state_array_names
+from .estimators import SurvivalLaw, batch_means, slow_neighbour_variance, survival_count_variance
 from .jit import num_threads
 from .kernels.estimate import batch_plan, flush_batch, initial_energies, reconstruct_and_estimate
 from .kernels.layout import new_counters, new_estimates, start_energies, window_counts
@@ -158,7 +158,30 @@ class Simulation:
         if law is not None:
             survival = survival_count_variance(law, self.plan.tau, self.plan.stride,
                                                window_counts(self.acc.kstat).total)
-        return batch_means(self.acc.est, self.acc.kstat, survival)
+        out = batch_means(self.acc.est, self.acc.kstat, survival)
+        self.add_slow_neighbour_variance(out)
+        return out
+
+    def add_slow_neighbour_variance(self, out: dict) -> None:
+        """Add to ``ramsey_stderr`` the scatter between histories of the probes'
+        quasi-static neighbours, which batch means misses
+        (:func:`simulator.estimators.slow_neighbour_variance`, docs/model.md §4).
+
+        Flip dynamics with fixed rates only; probes without a slow neighbour keep
+        the batch-means error bit for bit. Hop (a dot's slow chain) and resonant
+        dynamics (rates that follow the configuration) are left as they are.
+        """
+        m = self.model
+        if m.kind != "flip" or resonance_width(self.config) is not None:
+            return
+        span = min(float(self.t), float(self.plan.t_max))
+        batches = span / self.plan.t_batch
+        level_gamma = np.repeat(m.gamma1, m.M)
+        var, applied = slow_neighbour_variance(self.plan.tau, m.coupling_rows(), level_gamma,
+                                               m.gamma1[m.probe_dot], span, batches)
+        if applied.any():
+            se = out["ramsey_stderr"]
+            se[applied] = np.sqrt(se[applied] ** 2 + var[applied])
 
     @property
     def events(self) -> np.ndarray:

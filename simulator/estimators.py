@@ -5,6 +5,7 @@ import numpy as np
 
 from .kernels.layout import ramsey_imag_sum, sd_sums, signal_sums, survival_sums, window_counts
 from .physics import SurvivalLaw  # noqa: F401  (re-export: its home is simulator.physics)
+from .telegraph import telegraph_terms
 
 
 def _survival(law: SurvivalLaw, t: np.ndarray) -> np.ndarray:
@@ -64,6 +65,109 @@ def survival_count_variance(law: SurvivalLaw, tau: np.ndarray, stride: np.ndarra
     with np.errstate(invalid="ignore", divide="ignore"):
         var = np.maximum(total, 0.0) / n ** 2
     return s, var
+
+
+#: A neighbour is slow (its scatter between histories enters the Ramsey error bar) when it
+#: switches fewer than this many times per batch, 2 Gamma_j t_b < SLOW_BATCH_FLIPS: there
+#: batch means misses at least ~30 % of its variance (docs/model.md §4)
+SLOW_BATCH_FLIPS = 3.0
+#: Gauss-Legendre nodes per panel of the u integral of slow_neighbour_variance
+_GL_NODES = 6
+
+
+def _slow_quadrature(T: float, B: float, fastest: float) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes u and weights of (2B/T^2) int_0^T min(u, (T-u)/(B-1)) f(u) du.
+
+    The kernel is the variance of the grand mean minus the expected batch-means
+    variance of a process with correlation f (slow_neighbour_variance). Geometric
+    panels on both sides of its kink u = T/B resolve decays up to the rate ``fastest``.
+    """
+    a = T / B
+    # panels down to a 2^-n, below the fastest decay length (relative error ~1e-9)
+    n = int(np.ceil(np.log2(max(fastest * a, 1.0)))) + 3
+    x, w = np.polynomial.legendre.leggauss(_GL_NODES)
+    edges = np.concatenate(([0.0], 2.0 ** -np.arange(n, -1, -1.0)))    # 0, 2^-n, ..., 1/2, 1
+    lo, hi = edges[:-1], edges[1:]
+    t = (0.5 * (hi - lo)[:, None] * (x[None, :] + 1.0) + lo[:, None]).ravel()
+    wt = (0.5 * (hi - lo)[:, None] * w[None, :]).ravel()
+    u = np.concatenate((a * t, a + (T - a) * t))
+    wu = np.concatenate((a * wt, (T - a) * wt))
+    kernel = (2.0 * B / T ** 2) * np.minimum(u, (T - u) / (B - 1.0))
+    return u, wu * kernel
+
+
+def slow_neighbour_variance(tau: np.ndarray, rows, level_gamma: np.ndarray, gamma_self: np.ndarray,
+                            span: float, batches: float,
+                            slow_batch_flips: float = SLOW_BATCH_FLIPS) -> tuple[np.ndarray, np.ndarray]:
+    """Variance of Re R that batch means misses: the scatter between histories of
+    the quasi-static neighbours, flip dynamics with fixed rates (docs/model.md §4,
+    Run length with a rate distribution), shape (P, K), and which probes have slow
+    neighbours at all (P,) bool (zero variance elsewhere).
+
+    Neighbour j shifts the probe by (U_j/2) s_j, s_j = +-1 a telegraph switching at
+    Gamma_j out of each state. It is *slow* when it switches less than
+    ``slow_batch_flips`` times per batch, 2 Gamma_j t_b < slow_batch_flips
+    (t_b = span/batches). A slow neighbour is static within a window (Gamma_j tau << 1),
+    so its factor in a window starting at t0 is c_j + i s_j(t0) sigma_j,
+    c_j = cos(U_j tau/2), sigma_j = sin(U_j tau/2). Given the paths of the slow set,
+    the estimate's mean is R_fast(tau) times the window average of
+    prod_j (c_j + i s_j sigma_j) = sum_A prod_{j not in A} c_j prod_{j in A} (i sigma_j) s_A,
+    with R_fast = e^{-Gamma_self tau} prod_{fast} D_j the exact product of the rest
+    (real). The products s_A over subsets A are uncorrelated +-1 telegraphs with
+    correlation rho_A(u) = prod_{j in A} e^{-2 Gamma_j u}; the real part takes the
+    subsets of even size. The average over a span T of a process with correlation
+    rho has variance V_T = (2/T^2) int_0^T (T-u) rho(u) du; batch means over B
+    batches of length T/B estimates (V_{T/B} - V_T)/(B - 1) of it in expectation, so
+    it misses
+
+        V_T - (V_{T/B} - V_T)/(B - 1) = (2B/T^2) int_0^T min(u, (T-u)/(B-1)) rho(u) du
+
+    (the whole of V_T for a frozen sign, rho = 1). Summed over the even subsets
+    under the integral:
+
+        var = R_fast^2 (2B/T^2) int min(u, (T-u)/(B-1)) g(u) du,
+        g(u) = [prod_j (c_j^2 + sigma_j^2 rho_j) + prod_j (c_j^2 - sigma_j^2 rho_j)]/2 - prod_j c_j^2,
+
+    rho_j = e^{-2 Gamma_j u}, evaluated on geometric Gauss-Legendre panels.
+
+    Parameters
+    ----------
+    tau : (K,) delays.
+    rows : the probes' coupling rows (:meth:`simulator.model.Model.coupling_rows`).
+    level_gamma : (n_levels,) switching rate of every level (its dot's Gamma_1).
+    gamma_self : (P,) the probe level's own rate (its survival e^{-Gamma_self tau}).
+    span : the simulated time the windows cover.
+    batches : the number of batches of that span (> 1).
+    slow_batch_flips : the slow threshold on 2 Gamma_j t_b.
+    """
+    tau = np.asarray(tau, dtype=float)
+    P = rows.ptr.size - 1
+    var = np.zeros((P, tau.size))
+    applied = np.zeros(P, dtype=bool)
+    if not batches > 1.0 or not span > 0.0:
+        return var, applied
+    t_b = span / batches
+    for p in range(P):
+        sl = slice(rows.ptr[p], rows.ptr[p + 1])
+        g = level_gamma[rows.level[sl]]
+        U = rows.U[sl]
+        slow = 2.0 * g * t_b < slow_batch_flips
+        if not slow.any():
+            continue
+        applied[p] = True
+        fast = ~slow
+        d = telegraph_terms(tau[None, :], 0.5 * np.abs(U[fast])[:, None], g[fast][:, None])[0]
+        r_fast = np.exp(-gamma_self[p] * tau) * np.prod(d, axis=0)                     # (K,)
+        theta = 0.5 * U[slow][:, None] * tau[None, :]                                   # (S, K)
+        c2, s2 = np.cos(theta) ** 2, np.sin(theta) ** 2
+        gs = g[slow]
+        u, w = _slow_quadrature(span, batches, 2.0 * gs.sum())
+        rho = np.exp(-2.0 * gs[:, None] * u[None, :])[:, None, :]                       # (S, 1, nu)
+        plus = np.prod(c2[:, :, None] + s2[:, :, None] * rho, axis=0)                   # (K, nu)
+        minus = np.prod(c2[:, :, None] - s2[:, :, None] * rho, axis=0)
+        even = 0.5 * (plus + minus) - np.prod(c2, axis=0)[:, None]
+        var[p] = r_fast ** 2 * np.maximum(even @ w, 0.0)
+    return var, applied
 
 
 def batch_means(est: np.ndarray, kstat: np.ndarray, survival: tuple[np.ndarray, np.ndarray] | None = None) -> dict:

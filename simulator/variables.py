@@ -124,7 +124,10 @@ RUN = _table(
         "Real part of the Ramsey signal R_i(tau) = < S_i exp(i[phi~(t0+tau) - phi~(t0)]) > with the static "
         "energy left out of the phase phi~, which removes the mean frequency exactly (docs/model.md section 4)."),
     Var("ramsey_stderr", ("probe", "tau"), ONE, "standard error of ramsey",
-        "Standard error of `ramsey`, formed like `echo_stderr` (docs/model.md section 4, Error bars)."),
+        "Standard error of `ramsey`, formed like `echo_stderr`; for flip dynamics with fixed rates plus the "
+        "scatter between histories of the probe's quasi-static neighbours (those switching fewer than 3 times "
+        "per batch), which batch means misses (docs/model.md section 4, Error bars; Run length with a rate "
+        "distribution)."),
     Var("ramsey_imag", ("probe", "tau"), ONE, "Ramsey Im R_i(tau)",
         "Imaginary part of R_i(tau); non-zero for hop dynamics away from half filling "
         "(docs/model.md section 4)."),

@@ -10,6 +10,9 @@
 * the measured echo of a log-uniform run agrees with the per-probe exact products, including
   the quasi-static fluctuators (z-scores with their t_31 statistics, as in
   tests/test_exact_agreement.py);
+* so does the Ramsey signal, whose error bar takes the scatter between histories of the
+  quasi-static neighbours (simulator.estimators.slow_neighbour_variance; without it z reached
+  ~100), over two seeds and two streams; and the line shape within its error bound;
 * resonant rates take each dot's drawn Gamma1 as its bound.
 """
 from __future__ import annotations
@@ -25,6 +28,8 @@ import simulator as S
 from analysis.compare import exact_signals
 from analysis.estimates import zscores
 from simulator.config import ConfigError
+from simulator.estimators import slow_neighbour_variance
+from simulator.lineshape import line_shape
 from simulator.model import dot_gamma1, loguniform_mean
 from simulator.physics import gamma2_estimate
 from simulator.seeds import seed_keys
@@ -100,8 +105,9 @@ def test_auto_gamma1_min_and_auto_t_max_rule():
 
 
 @functools.lru_cache(maxsize=None)
-def loguniform_run(seed):
-    return S.run(loguniform_config(**{"dynamics.gamma1_min": 1e-10, "run.seed": seed}), progress=False)
+def loguniform_run(seed, stream=0):
+    return S.run(loguniform_config(**{"dynamics.gamma1_min": 1e-10, "run.seed": seed, "run.stream": stream}),
+                 progress=False)
 
 
 def test_t_max_auto_with_tiny_gamma1_min_ends_in_seconds():
@@ -130,6 +136,71 @@ def test_loguniform_echo_agrees_with_exact_products():
     bound = float(stats.t.ppf(1 - 1e-3 / (2 * z.size), DOF))
     assert np.max(np.abs(z)) < bound
     assert abs(np.mean(z**2) - MEAN_Z2) < 4.5 * math.sqrt(VAR_Z2 / n_probes)
+
+
+RAMSEY_RUNS = ((7, 0), (8, 0), (7, 1), (8, 1))
+
+
+def test_loguniform_ramsey_agrees_with_exact_products():
+    """The Ramsey signal of one run is that of its frozen configuration of the slow
+    neighbours; its error bar adds their scatter between histories (docs/model.md §4).
+
+    Tolerances. z = (measured - exact)/ramsey_stderr is not Gaussian where the slow term
+    dominates (a frozen neighbour's sign is +-1), so: mean z^2 against the t_31 value with
+    the standard error from the spread of the probes' own mean z^2 (the probes are
+    independent to a good approximation, their tau points are not); max |z| by the t_31
+    Bonferroni bound only where batch means carries at least 70 % of the variance (nearly
+    Gaussian there), and by Chebyshev with Bonferroni (P(|z| > k) <= E z^2 / k^2, nothing
+    else assumed) where the slow term carries more.
+    """
+    zs, frac, per_probe = [], [], []
+    for seed, stream in RAMSEY_RUNS:
+        ds = loguniform_run(seed, stream)
+        m = S.model_from_dataset(ds)
+        ref = exact_signals(ds, m)
+        se = ds["ramsey_stderr"].values
+        var, applied = slow_neighbour_variance(ds["tau"].values, m.coupling_rows(), np.repeat(m.gamma1, m.M),
+                                               m.gamma1[m.probe_dot], ds.attrs["resolved_t_max"], B)
+        assert applied.sum() >= 6                          # most probes have slow neighbours
+        z = (ds["ramsey"].values - ref["ramsey"]) / se
+        zs.append(z.ravel())
+        frac.append((var / se ** 2).ravel())
+        per_probe.append(np.nanmean(z ** 2, axis=1))
+    z, f, blocks = np.concatenate(zs), np.concatenate(frac), np.concatenate(per_probe)
+    ok = np.isfinite(z)
+    z, f = z[ok], f[ok]
+    assert z.size > 700 and np.mean(f > 0.3) > 0.2         # the slow term matters at many points
+    se_mean = blocks.std(ddof=1) / math.sqrt(blocks.size)
+    assert abs(np.mean(z ** 2) - MEAN_Z2) < 4.0 * se_mean
+    gauss = f < 0.3
+    assert np.max(np.abs(z[gauss])) < float(stats.t.ppf(1 - 1e-3 / (2 * gauss.sum()), DOF))
+    assert np.max(np.abs(z[~gauss])) < math.sqrt(MEAN_Z2 * (~gauss).sum() / 1e-3)
+
+
+def test_loguniform_line_shape_within_its_error_bound():
+    """The line shape's bound (the sum of |b_k| ramsey_stderr_k) covers the measured line's
+    difference from the exact Ramsey product transformed by the same rule and cut (as in
+    tests/test_lineshape.py); without the slow-neighbour term it was exceeded ~40 times."""
+    for seed in (7, 8):
+        ds = loguniform_run(seed)
+        ex = exact_signals(ds)
+        tau, omega = ds["tau"].values, ds["omega"].values
+        cut_tau = ds["lineshape_tau_cut"].values
+        cut = np.where(np.isfinite(cut_tau), np.searchsorted(tau, np.nan_to_num(cut_tau)), -1)
+        tail = float(S.model_from_dataset(ds).config["run"]["lineshape"]["tail"])
+        ref, _, _ = line_shape(tau, ex["ramsey"] + 1j * ex["ramsey_imag"], omega, tail, cut=cut)
+        line = ds["lineshape"].values
+        assert np.isfinite(line).all()
+        # the even part depends on Re R only, whose errors the bound propagates (flip: Im R = 0 exactly)
+        even = (line + line[:, ::-1]) / 2
+        bound = (ds["lineshape_error_bound"].values + ds["lineshape_error_bound"].values[:, ::-1]) / 2
+        z = ((even - ref) / bound)[:, omega >= 0]
+        # the bound is at least the standard deviation: E z^2 <= 1 at every point. The mean
+        # over probes with the standard error of the probes' own means (their omega points
+        # are correlated); max |z| by Chebyshev with Bonferroni (nothing else assumed)
+        blocks = np.mean(z ** 2, axis=1)
+        assert np.mean(blocks) < 1.0 + 4.0 * blocks.std(ddof=1) / math.sqrt(blocks.size)
+        assert np.max(np.abs(z)) < math.sqrt(z.size / 1e-2)
 
 
 def test_resonant_rates_take_each_dots_drawn_rate_as_bound():

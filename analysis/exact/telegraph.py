@@ -33,6 +33,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from simulator.telegraph import telegraph_terms
+
 from ._checks import check_nonneg as _check_nonneg
 
 __all__ = [
@@ -44,107 +46,14 @@ __all__ = [
     "flip_energy_variance",
 ]
 
-# Above this value of |mu| tau the real-mu branch combines exponentials
-# (e^{(mu-lambda)tau}, e^{-(mu+lambda)tau}) instead of cosh/sinh, which would
-# overflow; below it the entire-function forms cosh a, sinh(a)/a are used.
-_A_SWITCH = 1.0
-
-
 # ---------------------------------------------------------------------------
-# Telegraph (flip dynamics): closed forms
+# Telegraph (flip dynamics): closed forms (simulator.telegraph, which the
+# simulator's Ramsey error bar needs; here with argument checks)
 # ---------------------------------------------------------------------------
-
-def _combine(E, L, C, S, K):
-    """D = e^{-L}(C + L S) and F = e^{-L}(1 + L S + L^2 K) from E = e^{-L}."""
-    EL = E * L
-    return E * C + EL * S, E + EL * S + EL * (L * K)
-
 
 def _telegraph_terms(tau, v, lam):
-    """Return ``(D, F)`` for broadcast arrays; see the two public wrappers.
-
-    Write ``L = lambda tau``, ``z = mu^2 tau^2 = (lambda^2 - v^2) tau^2`` and the
-    entire functions of z
-
-        C(z) = cosh(sqrt z),   S(z) = sinh(sqrt z)/sqrt z,
-        K(z) = (cosh(sqrt z) - 1)/z = 1/2 [sinh(sqrt z / 2)/(sqrt z / 2)]^2,
-
-    so that ``D = e^{-L} [C + L S]`` and ``F = e^{-L} [1 + L S + L^2 K]`` with no
-    division by mu anywhere (the mu = 0 limits are just C = 1, S = 1, K = 1/2).
-
-    * ``v > lambda`` (z < 0, b = sqrt(-z)): C = cos b, S = sin b / b,
-      K = (1/2) sinc^2(b/2); everything is bounded, e^{-L} <= 1.
-    * ``v <= lambda``, ``a = sqrt z <= 1``: cosh, sinh(a)/a, sinh(a/2)/(a/2) are
-      evaluated directly (accurate to rounding, no cancellation).
-    * ``v <= lambda``, ``a > 1``: the growing exponential is combined with the
-      prefactor, ``ep = e^{(mu - lambda) tau}`` with
-      ``(mu - lambda) tau = -v^2 tau / (lambda + mu)`` (no cancellation when
-      lambda >> v), ``em = e^{-(mu + lambda) tau}``, ``r = lambda/mu = L/a``:
-      ``e^{-L} C = (ep + em)/2``, ``e^{-L} L S = r (ep - em)/2``,
-      ``e^{-L} L^2 K = r^2 [(ep + em)/2 - e^{-L}]`` (the bracket loses at most a
-      factor cosh(1)/(cosh(1) - 1) ~ 3 to cancellation since a > 1).
-
-    Products with the decaying exponential are formed first so that huge
-    ``L`` gives 0, never ``0 * inf``.
-    """
-    tau, v, lam = np.broadcast_arrays(
-        _check_nonneg("tau", tau), _check_nonneg("v", v), _check_nonneg("lam", lam)
-    )
-    shape = tau.shape
-    tau = tau.ravel()
-    v = v.ravel()
-    lam = lam.ravel()
-    L = lam * tau
-    mu_abs = np.sqrt(np.abs(lam - v) * (lam + v))  # |mu|, no v^2 - lam^2 cancellation
-    a = mu_abs * tau
-    osc = v > lam
-    big = (~osc) & (a > _A_SWITCH)
-    small = (~osc) & ~big
-
-    D = np.empty_like(tau)
-    F = np.empty_like(tau)
-
-    # v > lambda: oscillating branch
-    if np.any(osc):
-        b = a[osc]
-        Lo = L[osc]
-        E = np.exp(-Lo)
-        C = np.cos(b)
-        S = np.sinc(b / np.pi)  # sin(b)/b
-        K = 0.5 * np.sinc(b / (2.0 * np.pi)) ** 2  # (1 - cos b)/b^2
-        D[osc], F[osc] = _combine(E, Lo, C, S, K)
-
-    # v <= lambda, |mu| tau <= 1: direct evaluation of the entire functions
-    if np.any(small):
-        x = a[small]
-        Ls = L[small]
-        E = np.exp(-Ls)
-        C = np.cosh(x)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            S = np.where(x > 0, np.sinh(x) / x, 1.0)
-            h = 0.5 * x
-            K = 0.5 * np.where(h > 0, np.sinh(h) / h, 1.0) ** 2
-        D[small], F[small] = _combine(E, Ls, C, S, K)
-
-    # v <= lambda, |mu| tau > 1: combine exponentials stably
-    if np.any(big):
-        x = a[big]
-        Lb = L[big]
-        vb = v[big]
-        tb = tau[big]
-        mb = mu_abs[big]
-        lb = lam[big]
-        # (mu - lambda) tau = -v^2 tau / (lambda + mu); lambda + mu > 0 here since a > 1
-        ep = np.exp(-vb * (vb / (lb + mb)) * tb)
-        em = np.exp(-(x + Lb))
-        E = np.exp(-Lb)
-        r = Lb / x  # lambda / mu
-        ch = 0.5 * (ep + em)
-        sh = 0.5 * (ep - em)
-        D[big] = ch + r * sh
-        F[big] = E + r * sh + r * (r * (ch - E))
-
-    return D.reshape(shape), F.reshape(shape)
+    """``(D, F)`` of :func:`simulator.telegraph.telegraph_terms`, arguments checked."""
+    return telegraph_terms(_check_nonneg("tau", tau), _check_nonneg("v", v), _check_nonneg("lam", lam))
 
 
 def telegraph_ramsey_factor(tau: ArrayLike, v: ArrayLike, lam: ArrayLike) -> np.ndarray:
