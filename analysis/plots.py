@@ -180,6 +180,43 @@ def _trajectory_panels(ax, axh, ds: xr.Dataset, model, eu: str, tu: str) -> None
     axh.set_ylim(edges[0], edges[-1])
 
 
+
+def _line_panel(ax, ds: xr.Dataset, pick: np.ndarray, colors, ref: dict | None, model, eu: str, tu: str) -> None:
+    """Line shapes (docs/model.md §4, Line shape): the picked probes' measured lines
+    (points), their exact lines through the same tau grid and cut (lines), and the line
+    of the probe-averaged Ramsey signal with its error bound (band)."""
+    from simulator.lineshape import line_shape
+
+    omega = ds["omega"].values
+    lines = ds["lineshape"].values
+    for i, (c, p) in enumerate(zip(colors, pick)):
+        ax.plot(omega, lines[p], "o", ms=1.6, color=c, alpha=0.6, zorder=3)
+        if ref is not None:
+            cut_tau = float(ds["lineshape_tau_cut"].values[p])
+            if np.isfinite(cut_tau):
+                cut = np.array(int(np.searchsorted(ds["tau"].values, cut_tau)))
+                tail = float(model.config["run"]["lineshape"]["tail"])
+                ex, _, _ = line_shape(ds["tau"].values, ref["ramsey"][i] + 1j * ref["ramsey_imag"][i],
+                                      omega, tail, cut=cut)
+                ax.plot(omega, ex, "-", color=c, lw=1.1, zorder=2)
+    mean, bound = ds["lineshape_mean"].values, ds["lineshape_mean_error_bound"].values
+    ax.fill_between(omega, mean - bound, mean + bound, color="0.6", alpha=0.4, lw=0, zorder=1)
+    ax.plot(omega, mean, "k--", lw=1.8, zorder=4)
+    ok = np.isfinite(mean)
+    if ok.any() and np.nanmax(mean) > 0:
+        # show where the mean line carries weight, not the whole resolvable axis
+        big = omega[ok][mean[ok] > 0.02 * np.nanmax(mean)]
+        half = 1.5 * float(np.max(np.abs(big))) if big.size else float(omega[-1])
+        ax.set_xlim(-min(half, float(omega[-1])), min(half, float(omega[-1])))
+    ax.set_xlabel(rf"$\omega$ (from $\epsilon^0_i$)  [{eu}]")
+    ax.set_ylabel(rf"$S(\omega)$  [{tu}]")
+    ax.set_title("line shape (Ramsey spectrum)", fontsize=10)
+    handles = [Line2D([], [], color="0.3", marker="o", ls="none", ms=3, label="simulation, picked probes")]
+    if ref is not None:
+        handles.append(Line2D([], [], color="0.3", lw=1.1, label="exact, same tau grid and cut"))
+    handles.append(Line2D([], [], color="k", ls="--", lw=1.8, label="line of the probe-mean signal ± bound"))
+    ax.legend(handles=handles, fontsize=7, loc="upper right")
+
 def quicklook_figure(run: xr.Dataset | Result, exact: bool = True, max_probes: int = 6) -> Figure:
     """The quick-look figure of one run (see docs/model.md, section 8).
 
@@ -187,8 +224,9 @@ def quicklook_figure(run: xr.Dataset | Result, exact: bool = True, max_probes: i
     batch-means error bars) against the exact product (lines, docs/exact.md), the
     mean over all probes, the 1/e level and tau = 1/(typical rate). Bottom: a
     window of a few correlation times of one recorded level-energy trajectory,
-    and the histogram of all its samples against the exact stationary
-    distribution (:mod:`analysis.stationary`).
+    the histogram of all its samples against the exact stationary
+    distribution (:mod:`analysis.stationary`), and the line shapes (measured,
+    exact through the same tau grid, and the line of the probe-mean signal).
 
     Parameters
     ----------
@@ -220,8 +258,10 @@ def quicklook_figure(run: xr.Dataset | Result, exact: bool = True, max_probes: i
     g2, g2r = float(ds["gamma2_echo_typical"]), float(ds["gamma2_ramsey_typical"])
 
     traj = ds.sizes.get("traj_probe", 0) > 0 and ds.sizes.get("time", 0) >= 2
-    fig = plt.figure(figsize=(14, 9.6 if traj else 5.4), layout="constrained")
-    gs = fig.add_gridspec(2 if traj else 1, 4, height_ratios=[1.2, 1] if traj else [1])
+    has_line = "lineshape_mean" in ds and P > 0 and bool(np.isfinite(ds["lineshape_mean"].values).any())
+    rows = 2 if (traj or has_line) else 1
+    fig = plt.figure(figsize=(14, 9.6 if rows == 2 else 5.4), layout="constrained")
+    gs = fig.add_gridspec(rows, 4, height_ratios=[1.2, 1] if rows == 2 else [1])
     ax_e = fig.add_subplot(gs[0, :2])
     ax_r = fig.add_subplot(gs[0, 2:])
     colors = plt.cm.viridis(np.linspace(0, 0.9, max(pick.size, 1)))
@@ -253,9 +293,11 @@ def quicklook_figure(run: xr.Dataset | Result, exact: bool = True, max_probes: i
     if note:
         ax_r.text(0.02, 0.02, note, transform=ax_r.transAxes, fontsize=7, color="C3")
     if traj:
-        ax_t = fig.add_subplot(gs[1, :3])
-        ax_h = fig.add_subplot(gs[1, 3], sharey=ax_t)
+        ax_t = fig.add_subplot(gs[1, :2] if has_line else gs[1, :3])
+        ax_h = fig.add_subplot(gs[1, 2] if has_line else gs[1, 3], sharey=ax_t)
         _trajectory_panels(ax_t, ax_h, ds, model, eu, tu)
+    if has_line:
+        _line_panel(fig.add_subplot(gs[1, 3]), ds, pick, colors, ref, model, eu, tu)
     n_part = f", n = {model.n_particles}" if model.kind == "hop" else ""
     where = f", {model.n_dots} random dots" if model.random else ""
     fig.suptitle(f"{model.kind} dynamics: d = {model.d}, L = {model.L}{where}, M = {model.M}{n_part}, "

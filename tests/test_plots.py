@@ -274,7 +274,10 @@ def test_quicklook_figure(tmp_path, kind):
         warnings.simplefilter("error")
         fig = quicklook_figure(ds)
         check_labels(fig)
-        assert len(fig.axes) == 4
+        assert len(fig.axes) == 5       # echo, Ramsey, trajectory, histogram, line shape
+        line_ax = [ax for ax in fig.axes if "S(" in ax.get_ylabel()]
+        assert len(line_ax) == 1
+        assert "exact" in " ".join(t.get_text() for t in line_ax[0].get_legend().get_texts())
         decay = [ax for ax in fig.axes if "E_i" in ax.get_ylabel() or "R_i" in ax.get_ylabel()]
         assert len(decay) == 2
         texts = [" ".join(t.get_text() for t in ax.get_legend().get_texts()) for ax in decay]
