@@ -266,20 +266,21 @@ def flip_sd_estimator_variance(tau: np.ndarray, stride: np.ndarray, n_windows: n
             u2 = U2[b0:b0 + _SD_BLOCK][:, None, None]
             two = 2.0 * g
             em = np.expm1(-two * t)                                                     # e^{-2 G tau} - 1
-            inside = s < t
-            with np.errstate(over="ignore", invalid="ignore"):
-                # s < tau: [e^{-2Gs}(1 - e^{-2G tau}) + e^{-2Gs} - e^{-2G(tau-s)}]/4, the difference
-                # written as +-e^{-2G min(s, tau-s)} (1 - e^{-2G |tau-2s|}) (no cancellation, no overflow)
-                diff = np.sign(t - 2.0 * s) * np.exp(-two * np.clip(np.minimum(s, t - s), 0.0, None)) \
-                    * -np.expm1(-two * np.abs(t - 2.0 * s))
-                a_in = 0.25 * (-np.exp(-two * s) * em + diff)
-                # s >= tau: -e^{-2Gs} sinh^2(G tau) = -e^{-2G(s-tau)} (1 - e^{-2G tau})^2 / 4
-                a_out = -0.25 * np.exp(-two * np.maximum(s - t, 0.0)) * em ** 2
-                b_in = 0.25 * np.exp(-2.0 * two * s) * -np.expm1(-2.0 * two * np.maximum(t - s, 0.0))
-            a = np.where(inside, a_in, a_out)
-            b = np.where(inside, b_in, 0.0)
+            # s >= tau: -e^{-2Gs} sinh^2(G tau) = -e^{-2G(s-tau)} (1 - e^{-2G tau})^2 / 4
+            a = -0.25 * np.exp(-two * np.maximum(s - t, 0.0)) * em ** 2
+            # s < tau only at lags 0 and 1 (windows start at least tau/2 apart)
+            s0 = s[:, :2]
+            inside = s0 < t
+            # [e^{-2Gs}(1 - e^{-2G tau}) + e^{-2Gs} - e^{-2G(tau-s)}]/4, the difference written
+            # as +-e^{-2G min(s, tau-s)} (1 - e^{-2G |tau-2s|}) (no cancellation, no overflow)
+            m = np.clip(np.minimum(s0, t - s0), 0.0, None)
+            diff = np.sign(t - 2.0 * s0) * np.exp(-two * m) * -np.expm1(-two * np.abs(t - 2.0 * s0))
+            a[:, :, :2] = np.where(inside, 0.25 * (-np.exp(-two * s0) * em + diff), a[:, :, :2])
+            b = np.where(inside, 0.25 * np.exp(-2.0 * two * s0) * -np.expm1(-2.0 * two * np.clip(t - s0, 0.0, None)),
+                         0.0)
             F += np.sum(u2 * a, axis=0)
-            diag += np.sum(u2 * u2 * (b - 2.0 * a * a), axis=0)
+            diag -= 2.0 * np.sum(u2 * u2 * a * a, axis=0)
+            diag[:, :2] += np.sum(u2 * u2 * b, axis=0)
         c = diag + 2.0 * F * F
         with np.errstate(invalid="ignore", divide="ignore"):
             out[p] = np.maximum(np.sum(weight * c, axis=1), 0.0) / N ** 2
