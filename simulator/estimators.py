@@ -311,7 +311,8 @@ def batch_means(est: np.ndarray, kstat: np.ndarray, survival: tuple[np.ndarray, 
     Also the spectral-diffusion variance ``sd_variance`` = mean over all windows
     of D^2, D = eps(t0+tau) - eps(t0) (no survival condition), with its plain
     weighted batch-means error ``sd_variance_stderr`` (docs/model.md §4,
-    Spectral diffusion).
+    Spectral diffusion; for flip dynamics with fixed rates the engine replaces it by the
+    exact variance of the estimator, :func:`flip_sd_estimator_variance`).
     """
     counts = window_counts(kstat)
     ntot, B, n2 = counts.total, counts.batches, counts.sq   # (K,)
