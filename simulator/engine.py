@@ -24,7 +24,8 @@ import numpy as np
 from .config import CheckpointError, Config, ConfigError, Interrupted, RunError, load_config
 from .dataset import package_version, remove_stale_temporaries, temporary_beside
 from .dynamics import Dynamics, make_dynamics, resonance_width, state_array_names
-from .estimators import SurvivalLaw, batch_means, slow_neighbour_variance, survival_count_variance
+from .estimators import (SurvivalLaw, batch_means, flip_sd_estimator_variance, slow_neighbour_variance,
+                         survival_count_variance)
 from .jit import num_threads
 from .kernels.estimate import batch_plan, flush_batch, initial_energies, reconstruct_and_estimate
 from .kernels.layout import new_counters, new_estimates, start_energies, window_counts
@@ -160,7 +161,25 @@ class Simulation:
                                                window_counts(self.acc.kstat).total)
         out = batch_means(self.acc.est, self.acc.kstat, survival)
         self.add_slow_neighbour_variance(out)
+        self.set_flip_sd_stderr(out)
         return out
+
+    def set_flip_sd_stderr(self, out: dict) -> None:
+        """Replace ``sd_variance_stderr`` by the exact standard deviation of the
+        estimator for the run's window grid
+        (:func:`simulator.estimators.flip_sd_estimator_variance`, docs/model.md §4).
+
+        Flip dynamics with fixed rates only: there batch means misses the Poisson
+        noise of flips caught by few windows and the correlation of windows longer
+        than a batch. Hop and resonant dynamics keep the batch-means error.
+        """
+        m = self.model
+        if m.kind != "flip" or resonance_width(self.config) is not None:
+            return
+        n = window_counts(self.acc.kstat).total
+        var = flip_sd_estimator_variance(self.plan.tau, self.plan.stride, n, m.coupling_rows(),
+                                         np.repeat(m.gamma1, m.M))
+        out["sd_variance_stderr"] = np.where(n[None, :] > 0, np.sqrt(var), np.nan)
 
     def add_slow_neighbour_variance(self, out: dict) -> None:
         """Add to ``ramsey_stderr`` the scatter between histories of the probes'

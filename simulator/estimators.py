@@ -170,6 +170,123 @@ def slow_neighbour_variance(tau: np.ndarray, rows, level_gamma: np.ndarray, gamm
     return var, applied
 
 
+#: lags below this many window spacings are summed term by term in
+#: flip_sd_estimator_variance; beyond it the summand is a smooth sum of exponentials
+#: in the lag (every exponential faster than ~40/SD_DIRECT_LAGS is already negligible)
+SD_DIRECT_LAGS = 64
+#: Gauss-Legendre nodes per geometric panel of the tail of flip_sd_estimator_variance
+_SD_GL_NODES = 8
+#: neighbours per block of flip_sd_estimator_variance (bounds its memory)
+_SD_BLOCK = 256
+
+
+def _sd_lag_nodes(n_windows: np.ndarray, direct: int = SD_DIRECT_LAGS) -> tuple[np.ndarray, np.ndarray]:
+    """Lags l (in window spacings) and weights w, shape (K, nodes), with
+    sum_n w_n c(l_n) = N c(0) + 2 sum_{l=1}^{N-1} (N - l) c(l) for a covariance c that is
+    a smooth sum of decaying exponentials in l beyond ``direct``.
+
+    Lags 0..direct are summed term by term; the rest, sum_{l=direct}^{N-1} h(l) - h(direct)
+    with h(l) = 2 (N - l) c(l), by the trapezoid form of Euler-Maclaurin,
+    int_{direct}^{N-1} h dl + h(N-1)/2 - h(direct)/2 (the derivative term, ~beta^2/12
+    of an exponential e^{-beta l} that is itself below e^{-beta direct}, is dropped: below
+    1e-5 relative), the integral by Gauss-Legendre on geometric panels (each panel at
+    most doubles the lag, so every exponential is resolved where it matters).
+    """
+    N = np.asarray(n_windows, dtype=float)
+    K = N.size
+    L0 = float(direct)
+    lags = np.arange(direct + 1, dtype=float)
+    wd = np.where(lags[None, :] < N[:, None], (N[:, None] - lags[None, :]) * np.where(lags == 0, 1.0, 2.0), 0.0)
+    top = N - 1.0
+    tail = top > L0
+    n_pan = int(np.ceil(np.log2(max(float(np.max(top, initial=0.0)) / L0, 2.0))))
+    x, w = np.polynomial.legendre.leggauss(_SD_GL_NODES)
+    ratio = np.where(tail, np.maximum(top, L0) / L0, 1.0) ** (1.0 / n_pan)            # (K,) <= 2
+    edges = L0 * ratio[:, None] ** np.arange(n_pan + 1)[None, :]                        # (K, n_pan + 1)
+    edges[:, -1] = np.maximum(top, L0)
+    lo, hi = edges[:, :-1, None], edges[:, 1:, None]
+    lt = (0.5 * (hi - lo) * (x + 1.0) + lo).reshape(K, -1)
+    wt = (0.5 * (hi - lo) * w).reshape(K, -1) * 2.0 * (N[:, None] - lt)
+    wt = np.where(tail[:, None], wt, 0.0)
+    # the trapezoid ends: h(N-1)/2 = (N - (N-1)) = 1 at lag N-1, -h(direct)/2 at lag direct
+    wd[:, direct] -= np.where(tail, N - L0, 0.0)
+    l_end = np.where(tail, top, 0.0)[:, None]
+    w_end = np.where(tail, 1.0, 0.0)[:, None]
+    lag = np.concatenate((np.broadcast_to(lags, (K, lags.size)), lt, l_end), axis=1)
+    weight = np.concatenate((wd, wt, w_end), axis=1)
+    return lag, weight
+
+
+def flip_sd_estimator_variance(tau: np.ndarray, stride: np.ndarray, n_windows: np.ndarray, rows,
+                               level_gamma: np.ndarray) -> np.ndarray:
+    """Exact variance of the estimator ``sd_variance`` of a run, flip dynamics with
+    fixed rates, shape (P, K) (docs/model.md §4, Spectral diffusion: the error).
+
+    The estimate is the mean of D^2 over the run's N_k windows of length tau_k starting
+    at m Delta_k, m = 0..N_k - 1, Delta_k = stride_k tau_k / 2 (simulator/schedule.py),
+    from a stationary start. D = sum_j U_j Delta_j, Delta_j = n_j(t0 + tau) - n_j(t0),
+    n_j in {0, 1} independent symmetric telegraphs switching at Gamma_j out of each
+    state. Odd moments of one Delta_j vanish (n -> 1 - n), so the covariance of D^2 in
+    two windows s apart is
+
+        c(s) = sum_j U_j^4 [b_j(s) - 2 a_j(s)^2] + 2 (sum_j U_j^2 a_j(s))^2,
+
+    a_j(s) = E[Delta_j(0) Delta_j(s)] = 2C(s) - C(s + tau) - C(|s - tau|),
+    C(s) = e^{-2 Gamma_j |s|}/4, and b_j(s) = Cov(Delta_j^2(0), Delta_j^2(s)). Delta_j^2
+    is the parity of the Poisson count (rate Gamma_j) of the flips in the window, and
+    parities of disjoint segments are independent with E(-1)^count = e^{-2 Gamma t}, so
+    b_j(s) = (e^{-4 Gamma_j s} - e^{-4 Gamma_j tau})/4 for s < tau and 0 beyond. Then
+
+        var = [N c(0) + 2 sum_{l=1}^{N-1} (N - l) c(l Delta)] / N^2,
+
+    the lag sum by :func:`_sd_lag_nodes`. Every window and every flip enters, however
+    rare: nothing is estimated from the run.
+
+    Parameters
+    ----------
+    tau, stride, n_windows : (K,) delays, window strides and windows averaged.
+    rows : the probes' coupling rows (:meth:`simulator.model.Model.coupling_rows`).
+    level_gamma : (n_levels,) switching rate of every level (its dot's Gamma_1).
+    """
+    tau = np.asarray(tau, dtype=float)
+    delta = np.asarray(stride, dtype=float) * tau / 2.0
+    N = np.asarray(n_windows, dtype=float)
+    lag, weight = _sd_lag_nodes(N)
+    s = lag * delta[:, None]                                                            # (K, n)
+    t = tau[:, None]
+    P = rows.ptr.size - 1
+    out = np.zeros((P, tau.size))
+    for p in range(P):
+        lev = rows.level[rows.ptr[p]:rows.ptr[p + 1]]
+        U2 = rows.U[rows.ptr[p]:rows.ptr[p + 1]] ** 2
+        F = np.zeros(s.shape)
+        diag = np.zeros(s.shape)
+        for b0 in range(0, U2.size, _SD_BLOCK):
+            g = level_gamma[lev[b0:b0 + _SD_BLOCK]][:, None, None]                       # (J, 1, 1)
+            u2 = U2[b0:b0 + _SD_BLOCK][:, None, None]
+            two = 2.0 * g
+            em = np.expm1(-two * t)                                                     # e^{-2 G tau} - 1
+            # s >= tau: -e^{-2Gs} sinh^2(G tau) = -e^{-2G(s-tau)} (1 - e^{-2G tau})^2 / 4
+            a = -0.25 * np.exp(-two * np.maximum(s - t, 0.0)) * em ** 2
+            # s < tau only at lags 0 and 1 (windows start at least tau/2 apart)
+            s0 = s[:, :2]
+            inside = s0 < t
+            # [e^{-2Gs}(1 - e^{-2G tau}) + e^{-2Gs} - e^{-2G(tau-s)}]/4, the difference written
+            # as +-e^{-2G min(s, tau-s)} (1 - e^{-2G |tau-2s|}) (no cancellation, no overflow)
+            m = np.clip(np.minimum(s0, t - s0), 0.0, None)
+            diff = np.sign(t - 2.0 * s0) * np.exp(-two * m) * -np.expm1(-two * np.abs(t - 2.0 * s0))
+            a[:, :, :2] = np.where(inside, 0.25 * (-np.exp(-two * s0) * em + diff), a[:, :, :2])
+            b = np.where(inside, 0.25 * np.exp(-2.0 * two * s0) * -np.expm1(-2.0 * two * np.clip(t - s0, 0.0, None)),
+                         0.0)
+            F += np.sum(u2 * a, axis=0)
+            diag -= 2.0 * np.sum(u2 * u2 * a * a, axis=0)
+            diag[:, :2] += np.sum(u2 * u2 * b, axis=0)
+        c = diag + 2.0 * F * F
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[p] = np.maximum(np.sum(weight * c, axis=1), 0.0) / N ** 2
+    return out
+
+
 def batch_means(est: np.ndarray, kstat: np.ndarray, survival: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
     """Means and standard errors of the echo and Ramsey signals, shape (P, K).
 
@@ -194,7 +311,8 @@ def batch_means(est: np.ndarray, kstat: np.ndarray, survival: tuple[np.ndarray, 
     Also the spectral-diffusion variance ``sd_variance`` = mean over all windows
     of D^2, D = eps(t0+tau) - eps(t0) (no survival condition), with its plain
     weighted batch-means error ``sd_variance_stderr`` (docs/model.md §4,
-    Spectral diffusion).
+    Spectral diffusion; for flip dynamics with fixed rates the engine replaces it by the
+    exact variance of the estimator, :func:`flip_sd_estimator_variance`).
     """
     counts = window_counts(kstat)
     ntot, B, n2 = counts.total, counts.batches, counts.sq   # (K,)

@@ -161,8 +161,10 @@ RUN = _table(
         "(docs/model.md section 4, Spectral diffusion); exact value for fixed rates in "
         "docs/spectral-diffusion.md section 2."),
     Var("sd_variance_stderr", ("probe", "tau"), ENERGY2, "standard error of sd_variance",
-        "Weighted batch-means standard error of `sd_variance`; below about one window with a change of a "
-        "coupled level per tau point it misses the Poisson noise of those windows "
+        "Flip dynamics with fixed rates: the exact standard deviation of `sd_variance` over histories for "
+        "the run's window grid, from the model (every flip, however rare, and windows longer than a batch). "
+        "Hop and resonant dynamics: weighted batch-means standard error, which misses the Poisson noise "
+        "where fewer than about one window per tau point sees a change of a coupled level "
         "(docs/model.md section 4, Spectral diffusion)."),
     Var("sd_width", ("probe", "tau"), ENERGY, "spectral-diffusion width sigma_i(t_w = tau)",
         "sqrt(`sd_variance`): the rms spread of the probe's energy after a waiting time t_w = tau, what "

@@ -6,7 +6,9 @@
   t_w, for flip and hop at fixed seeds: every point within the Bonferroni bound of
   Student's t_31 (B = 32 batches), the pooled mean z^2 consistent with 31/29
   (N_eff = number of probes, each probe's points one correlated group, as in
-  tests/test_error_bars.py), and a 20 % wrong rate detected;
+  tests/test_error_bars.py), and a 20 % wrong rate detected (for flip the error is now
+  the exact variance of the estimator, E z^2 = 1, inside the same band; its own tests
+  are tests/test_sd_error.py);
 * resonant rates with a width far above every energy change (fixed rates in the
   limit) against the flip value;
 * bit-identity of the new arrays over chunking, threads and checkpoint-resume,

@@ -176,7 +176,8 @@ def caught_changes(ds: xr.Dataset, model: simulator.Model) -> np.ndarray:
     (probe, t_w): ``G_dom t_max min(1, t_w / spacing)`` with ``G_dom`` the rate of the
     neighbour with the largest ``U^2 (1 - e^{-2 G t_w})`` and ``spacing`` the window
     spacing (stride x t_w / 2).  Where it is small, sigma^2 is a sum over a few rare events
-    whose Poisson noise batch means misses (docs/model.md section 4, Spectral diffusion)."""
+    whose Poisson noise batch means misses; the flip error bar, now computed from the model,
+    takes it (docs/model.md section 4, Spectral diffusion: the error)."""
     tau = ds["tau"].values
     t_max = float(ds.attrs["simulated_time"])
     spacing = ds["t0_stride"].values * tau / 2.0
