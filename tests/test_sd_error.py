@@ -142,7 +142,8 @@ def test_dilute_run_error_bar_is_honest_at_every_t_w():
 
 
 def test_an_error_bar_too_small_is_detected():
-    """The test can fail: the same run with the error bar halved is outside the band of test_dilute_run_error_bar_is_honest_at_every_t_w.
+    """The test can fail: the same run with the error bar halved is outside the band of
+    test_dilute_run_error_bar_is_honest_at_every_t_w.
     (Batch means itself, the error bar before, gives mean z^2 ~ 300 here, but dominated by one
     probe, whose spread then widens the band; docs/spectral-diffusion.md §6d.)"""
     ds, ref, _, _ = _dilute()
