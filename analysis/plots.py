@@ -185,20 +185,15 @@ def _line_panel(ax, ds: xr.Dataset, pick: np.ndarray, colors, ref: dict | None, 
     """Line shapes (docs/model.md §4, Line shape): the picked probes' measured lines
     (points), their exact lines through the same tau grid and cut (lines), and the line
     of the probe-averaged Ramsey signal with its error bound (band)."""
-    from simulator.lineshape import line_shape
+    from .exact.lineshape import lines_on_grid
 
     omega = ds["omega"].values
     lines = ds["lineshape"].values
+    exact = lines_on_grid(ds, model, ref["ramsey"] + 1j * ref["ramsey_imag"], pick) if ref is not None else None
     for i, (c, p) in enumerate(zip(colors, pick)):
         ax.plot(omega, lines[p], "o", ms=1.6, color=c, alpha=0.6, zorder=3)
-        if ref is not None:
-            cut_tau = float(ds["lineshape_tau_cut"].values[p])
-            if np.isfinite(cut_tau):
-                cut = np.array(int(np.searchsorted(ds["tau"].values, cut_tau)))
-                tail = float(model.config["run"]["lineshape"]["tail"])
-                ex, _, _ = line_shape(ds["tau"].values, ref["ramsey"][i] + 1j * ref["ramsey_imag"][i],
-                                      omega, tail, cut=cut)
-                ax.plot(omega, ex, "-", color=c, lw=1.1, zorder=2)
+        if exact is not None:
+            ax.plot(omega, exact[i], "-", color=c, lw=1.1, zorder=2)
     mean, bound = ds["lineshape_mean"].values, ds["lineshape_mean_error_bound"].values
     ax.fill_between(omega, mean - bound, mean + bound, color="0.6", alpha=0.4, lw=0, zorder=1)
     ax.plot(omega, mean, "k--", lw=1.8, zorder=4)

@@ -77,6 +77,13 @@ class Dynamics(ABC):
         """The exact law of each probe's own occupation, or None when it is not known
         (the error bars then rely on batch means alone, docs/model.md §4)."""
 
+    def telegraph_rates(self) -> np.ndarray | None:
+        """Switching rate of every level, (n_levels,), when every level is an independent
+        symmetric telegraph (flip dynamics with fixed rates), else None. The model-based
+        error terms of docs/model.md §4 (slow neighbours of the Ramsey signal, the exact
+        error of ``sd_variance``) need it; without it those errors stay batch means."""
+        return None
+
     @abstractmethod
     def n_proposals(self) -> int:
         """Proposed transitions so far (the events themselves when nothing is rejected)."""
@@ -137,6 +144,10 @@ class FixedRates(Dynamics):
     def survival_law(self) -> SurvivalLaw:
         m = self.model
         return survival_law(m.kind, m.M, m.n_particles, m.gamma1[m.probe_dot])
+
+    def telegraph_rates(self) -> np.ndarray | None:
+        m = self.model
+        return np.repeat(m.gamma1, m.M) if m.kind == "flip" else None   # hop: a dot's levels are correlated
 
     def n_proposals(self) -> int:
         return int(self.state.events.sum())   # every event is taken: nothing is proposed and rejected

@@ -23,7 +23,7 @@ import numpy as np
 
 from .config import CheckpointError, Config, ConfigError, Interrupted, RunError, load_config
 from .dataset import package_version, remove_stale_temporaries, temporary_beside
-from .dynamics import Dynamics, make_dynamics, resonance_width, state_array_names
+from .dynamics import Dynamics, make_dynamics, state_array_names
 from .estimators import (SurvivalLaw, batch_means, flip_sd_estimator_variance, slow_neighbour_variance,
                          survival_count_variance)
 from .jit import num_threads
@@ -160,44 +160,37 @@ class Simulation:
             survival = survival_count_variance(law, self.plan.tau, self.plan.stride,
                                                window_counts(self.acc.kstat).total)
         out = batch_means(self.acc.est, self.acc.kstat, survival)
-        self.add_slow_neighbour_variance(out)
-        self.set_flip_sd_stderr(out)
+        rates = self.dynamics.telegraph_rates()
+        if rates is not None:
+            # model-based error terms, where batch means cannot see the fluctuation
+            self.add_slow_neighbour_variance(out, rates)
+            self.set_flip_sd_stderr(out, rates)
         return out
 
-    def set_flip_sd_stderr(self, out: dict) -> None:
+    def set_flip_sd_stderr(self, out: dict, rates: np.ndarray) -> None:
         """Replace ``sd_variance_stderr`` by the exact standard deviation of the
         estimator for the run's window grid
-        (:func:`simulator.estimators.flip_sd_estimator_variance`, docs/model.md §4).
-
-        Flip dynamics with fixed rates only: there batch means misses the Poisson
-        noise of flips caught by few windows and the correlation of windows longer
-        than a batch. Hop and resonant dynamics keep the batch-means error.
+        (:func:`simulator.estimators.flip_sd_estimator_variance`, docs/model.md §4):
+        batch means misses the Poisson noise of flips caught by few windows and the
+        correlation of windows longer than a batch. ``rates``: every level's switching
+        rate (:meth:`Dynamics.telegraph_rates`).
         """
-        m = self.model
-        if m.kind != "flip" or resonance_width(self.config) is not None:
-            return
         n = window_counts(self.acc.kstat).total
-        var = flip_sd_estimator_variance(self.plan.tau, self.plan.stride, n, m.coupling_rows(),
-                                         np.repeat(m.gamma1, m.M))
+        var = flip_sd_estimator_variance(self.plan.tau, self.plan.stride, n, self.model.coupling_rows(), rates)
         out["sd_variance_stderr"] = np.where(n[None, :] > 0, np.sqrt(var), np.nan)
 
-    def add_slow_neighbour_variance(self, out: dict) -> None:
+    def add_slow_neighbour_variance(self, out: dict, rates: np.ndarray) -> None:
         """Add to ``ramsey_stderr`` the scatter between histories of the probes'
         quasi-static neighbours, which batch means misses
         (:func:`simulator.estimators.slow_neighbour_variance`, docs/model.md §4).
-
-        Flip dynamics with fixed rates only; probes without a slow neighbour keep
-        the batch-means error bit for bit. Hop (a dot's slow chain) and resonant
-        dynamics (rates that follow the configuration) are left as they are.
+        Probes without a slow neighbour keep the batch-means error bit for bit.
+        ``rates``: every level's switching rate (:meth:`Dynamics.telegraph_rates`).
         """
         m = self.model
-        if m.kind != "flip" or resonance_width(self.config) is not None:
-            return
         span = min(float(self.t), float(self.plan.t_max))
         batches = span / self.plan.t_batch
-        level_gamma = np.repeat(m.gamma1, m.M)
-        var, applied = slow_neighbour_variance(self.plan.tau, m.coupling_rows(), level_gamma,
-                                               m.gamma1[m.probe_dot], span, batches)
+        var, applied = slow_neighbour_variance(self.plan.tau, m.coupling_rows(), rates,
+                                               rates[m.probes], span, batches)
         if applied.any():
             se = out["ramsey_stderr"]
             se[applied] = np.sqrt(se[applied] ** 2 + var[applied])

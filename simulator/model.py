@@ -308,6 +308,13 @@ class Model:
         return row
 
 
+def check_coupling_entries(nnz: int, lower: str) -> None:
+    """One-line error when the probe rows would hold more than MAX_COUPLING_ENTRIES entries."""
+    if nnz > MAX_COUPLING_ENTRIES:
+        raise ConfigError(f"run.probes x neighbours = {nnz} coupling entries exceeds the limit "
+                          f"{MAX_COUPLING_ENTRIES}; lower {lower}")
+
+
 def build_rows(model: Model, probes: np.ndarray) -> CouplingRows:
     """The coupling rows of the levels ``probes`` (hypercubic offsets or random positions)."""
     if model.positions is not None:
@@ -325,9 +332,7 @@ def build_rows(model: Model, probes: np.ndarray) -> CouplingRows:
                 gauss, True, ptr, dummy_i, dummy_i, dummy_f, dummy_i)
     ptr = np.cumsum(ptr)
     nnz = int(ptr[-1])
-    if nnz > MAX_COUPLING_ENTRIES:
-        raise ConfigError(f"run.probes x neighbours = {nnz} coupling entries exceeds the limit "
-                          f"{MAX_COUPLING_ENTRIES}; lower run.probes or couplings.cutoff")
+    check_coupling_entries(nnz, "run.probes or couplings.cutoff")
     lev = np.empty(nnz, dtype=np.int64)
     dot = np.empty(nnz, dtype=np.int64)
     U = np.empty(nnz)
@@ -459,9 +464,7 @@ def build_random_rows(model: Model, probes: np.ndarray) -> CouplingRows:
     ptr = np.zeros(probes.shape[0] + 1, dtype=np.int64)
     np.cumsum(lengths, out=ptr[1:])
     nnz = int(ptr[-1])
-    if nnz > MAX_COUPLING_ENTRIES:
-        raise ConfigError(f"run.probes x neighbours = {nnz} coupling entries exceeds the limit "
-                          f"{MAX_COUPLING_ENTRIES}; lower run.probes, couplings.cutoff or lattice.density")
+    check_coupling_entries(nnz, "run.probes, couplings.cutoff or lattice.density")
     lev = np.empty(nnz, dtype=np.int64)
     dot = np.empty(nnz, dtype=np.int64)
     U = np.empty(nnz)

@@ -30,11 +30,11 @@ from analysis.estimates import zscores
 from analysis.estimates import median_with_error
 from simulator.estimators import SurvivalLaw, survival_count_variance
 from simulator.schedule import MIN_WINDOWS_PER_TAU
+from zstats import t_z2_moments
 
 B = 32
 DOF = B - 1
-MEAN_Z2 = DOF / (DOF - 2)
-VAR_Z2 = 3 * DOF**2 / ((DOF - 2) * (DOF - 4)) - MEAN_Z2**2
+MEAN_Z2, VAR_Z2 = t_z2_moments(DOF)
 
 
 # ---------------------------------------------------------------------------

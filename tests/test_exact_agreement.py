@@ -32,11 +32,11 @@ import simulator as S
 from analysis.compare import exact_signals
 from analysis.estimates import zscores
 from simulator.model import gamma2_estimate
+from zstats import t_z2_moments
 
 B = 32
 DOF = B - 1
-MEAN_Z2 = DOF / (DOF - 2)
-VAR_Z2 = 3 * DOF**2 / ((DOF - 2) * (DOF - 4)) - MEAN_Z2**2
+MEAN_Z2, VAR_Z2 = t_z2_moments(DOF)
 P = 8
 
 

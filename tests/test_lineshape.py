@@ -20,11 +20,11 @@ from scipy import stats
 import simulator as S
 from analysis.exact.lineshape import flip_line, normalise, run_exact_lines, telegraph_line
 from simulator.lineshape import area_weights, filon_weights, line_shape
+from zstats import t_z2_moments
 
 B = 32
 DOF = B - 1
-MEAN_Z2 = DOF / (DOF - 2)
-VAR_Z2 = 3 * DOF**2 / ((DOF - 2) * (DOF - 4)) - MEAN_Z2**2
+MEAN_Z2, VAR_Z2 = t_z2_moments(DOF)
 
 
 def test_filon_rule_is_exact_in_omega():

@@ -33,11 +33,11 @@ from simulator.lineshape import line_shape
 from simulator.model import dot_gamma1, loguniform_mean
 from simulator.physics import gamma2_estimate
 from simulator.seeds import seed_keys
+from zstats import t_z2_moments
 
 B = 32
 DOF = B - 1
-MEAN_Z2 = DOF / (DOF - 2)
-VAR_Z2 = 3 * DOF**2 / ((DOF - 2) * (DOF - 4)) - MEAN_Z2**2
+MEAN_Z2, VAR_Z2 = t_z2_moments(DOF)
 
 
 def loguniform_config(**over):

@@ -31,11 +31,11 @@ from simulator.config import ConfigError
 from simulator.model import TAIL_TAU, build_model, dot_gamma1, random_positions, tail_integral
 from simulator.rng import pair_amplitude
 from simulator.seeds import seed_keys
+from zstats import t_z2_moments
 
 B = 32
 DOF = B - 1
-MEAN_Z2 = DOF / (DOF - 2)
-VAR_Z2 = 3 * DOF**2 / ((DOF - 2) * (DOF - 4)) - MEAN_Z2**2
+MEAN_Z2, VAR_Z2 = t_z2_moments(DOF)
 
 
 def _raw(d=3, L=8, M=2, density=1.0, form="exp", cutoff=2.5, boundary="periodic", probes=8, seed=5, **extra):

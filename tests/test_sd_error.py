@@ -105,7 +105,7 @@ def _dilute():
     before = batch_means(sim.acc.est, sim.acc.kstat,
                          survival_count_variance(law, sim.plan.tau, sim.plan.stride,
                                                  window_counts(sim.acc.kstat).total))
-    sim.add_slow_neighbour_variance(before)
+    sim.add_slow_neighbour_variance(before, sim.dynamics.telegraph_rates())
     return ds, exact_sd_variance(ds), before, sim.statistics()
 
 

@@ -32,11 +32,11 @@ from analysis.spectral_exact import telegraph_sd_variance
 from simulator.config import CheckpointError
 from simulator.dataset import to_dataset
 from simulator.engine import Simulation, drive, read_checkpoint
+from zstats import t_z2_moments
 
 B = 32
 DOF = B - 1
-MEAN_Z2 = DOF / (DOF - 2)
-VAR_Z2 = 3 * DOF ** 2 / ((DOF - 2) * (DOF - 4)) - MEAN_Z2 ** 2
+MEAN_Z2, VAR_Z2 = t_z2_moments(DOF)
 SD_ARRAYS = ("sd_variance", "sd_variance_stderr", "sd_width", "sd_variance_probe_mean")
 
 

@@ -142,7 +142,6 @@ def run_exact_lines(ds, model=None, probes: ArrayLike | None = None, tol: float 
     if model.kind != "flip":
         raise ValueError("run_exact_lines: flip dynamics only (hop: signal_line with analysis.exact.hop_ramsey)")
     omega = ds["omega"].values
-    tau = ds["tau"].values
     picks = np.arange(ds.sizes["probe"]) if probes is None else np.asarray(probes, dtype=int)
     line = np.empty((picks.size, omega.size))
     qerr = np.empty(picks.size)
@@ -151,8 +150,17 @@ def run_exact_lines(ds, model=None, probes: ArrayLike | None = None, tol: float 
         raw, qerr[i] = flip_line(omega, row["U"], row["gamma1"], row["gamma1_self"], tol=tol)
         line[i] = normalise(omega, raw)
     ex = exact_signals(ds, model, probes=picks)
-    cut_tau = ds["lineshape_tau_cut"].values[picks]
+    on_grid = lines_on_grid(ds, model, ex["ramsey"] + 1j * ex["ramsey_imag"], picks)
+    return {"line": line, "on_grid": on_grid, "quadrature_error": qerr}
+
+
+def lines_on_grid(ds, model, ramsey: np.ndarray, probes: ArrayLike) -> np.ndarray:
+    """Lines of the Ramsey signals ``ramsey`` (len(probes), tau), complex, of the run's
+    ``probes``, through the simulator's own rule on the run's tau grid and omega axis,
+    cut where each probe's measured line is cut (NaN where it has none): what the
+    measured ``lineshape`` would be without statistical noise."""
+    tau = ds["tau"].values
+    cut_tau = ds["lineshape_tau_cut"].values[np.asarray(probes, dtype=int)]
     cut = np.where(np.isfinite(cut_tau), np.searchsorted(tau, np.nan_to_num(cut_tau)), -1)
     tail = float(model.config["run"]["lineshape"]["tail"])
-    on_grid, _, _ = line_shape(tau, ex["ramsey"] + 1j * ex["ramsey_imag"], omega, tail, cut=cut)
-    return {"line": line, "on_grid": on_grid, "quadrature_error": qerr}
+    return line_shape(tau, ramsey, ds["omega"].values, tail, cut=cut)[0]
