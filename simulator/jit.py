@@ -95,8 +95,10 @@ else:
             ptr = _cg.get_item_pointer(context, builder, aryty, ary, [idx], wraparound=False, boundscheck=False)
             i8p = _ir.IntType(8).as_pointer()
             i32 = _ir.IntType(32)
+            # the intrinsic's name carries its pointer type: "p0i8" for the typed pointers of
+            # older LLVM (numba 0.59's LLVM 14), which newer LLVM upgrades to "p0" on parsing
             fn = _cg.get_or_insert_function(builder.module, _ir.FunctionType(_ir.VoidType(), [i8p, i32, i32, i32]),
-                                            "llvm.prefetch.p0")
+                                            "llvm.prefetch." + i8p.intrinsic_name)
             # (address, read, high temporal locality, data cache)
             builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
             return context.get_dummy_value()
