@@ -185,11 +185,12 @@ def _line_panel(ax, ds: xr.Dataset, pick: np.ndarray, colors, ref: dict | None, 
     """Line shapes (docs/model.md §4, Line shape): the picked probes' measured lines
     (points), their exact lines through the same tau grid and cut (lines), and the line
     of the probe-averaged Ramsey signal with its error bound (band)."""
-    from .exact.lineshape import lines_on_grid
+    from simulator.lineshape import lines_on_grid
 
     omega = ds["omega"].values
     lines = ds["lineshape"].values
-    exact = lines_on_grid(ds, model, ref["ramsey"] + 1j * ref["ramsey_imag"], pick) if ref is not None else None
+    tail = float(model.config["run"]["lineshape"]["tail"])
+    exact = lines_on_grid(ds, ref["ramsey"] + 1j * ref["ramsey_imag"], pick, tail) if ref is not None else None
     for i, (c, p) in enumerate(zip(colors, pick)):
         ax.plot(omega, lines[p], "o", ms=1.6, color=c, alpha=0.6, zorder=3)
         if exact is not None:

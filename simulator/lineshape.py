@@ -194,3 +194,15 @@ def line_shape(tau: np.ndarray, ramsey: np.ndarray, omega: np.ndarray, tail: flo
             bound[n] = np.abs(b) @ sig[n, :k + 1]
     return (line.reshape(lead + (omega.size,)), bound.reshape(lead + (omega.size,)),
             cuts.reshape(lead))
+
+
+def lines_on_grid(ds, ramsey: np.ndarray, probes: np.ndarray, tail: float) -> np.ndarray:
+    """Lines of the Ramsey signals ``ramsey`` (len(probes), tau), complex, of the run
+    ``ds``'s ``probes``, by :func:`line_shape` on the run's tau grid and omega axis and
+    cut where each probe's measured line is cut (NaN where it has none): what the
+    measured ``lineshape`` would be without statistical noise (for exact signals).
+    ``tail`` is the run's ``run.lineshape.tail``."""
+    tau = ds["tau"].values
+    cut_tau = ds["lineshape_tau_cut"].values[np.asarray(probes, dtype=int)]
+    cut = np.where(np.isfinite(cut_tau), np.searchsorted(tau, np.nan_to_num(cut_tau)), -1)
+    return line_shape(tau, ramsey, ds["omega"].values, tail, cut=cut)[0]

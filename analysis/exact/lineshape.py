@@ -29,7 +29,7 @@ from typing import Callable, cast
 import numpy as np
 from numpy.typing import ArrayLike
 
-from simulator.lineshape import area_weights, filon_weights, line_shape
+from simulator.lineshape import area_weights, filon_weights, lines_on_grid
 
 from .telegraph import flip_ramsey
 
@@ -150,17 +150,7 @@ def run_exact_lines(ds, model=None, probes: ArrayLike | None = None, tol: float 
         raw, qerr[i] = flip_line(omega, row["U"], row["gamma1"], row["gamma1_self"], tol=tol)
         line[i] = normalise(omega, raw)
     ex = exact_signals(ds, model, probes=picks)
-    on_grid = lines_on_grid(ds, model, ex["ramsey"] + 1j * ex["ramsey_imag"], picks)
+    on_grid = lines_on_grid(ds, ex["ramsey"] + 1j * ex["ramsey_imag"], picks,
+                            float(model.config["run"]["lineshape"]["tail"]))
     return {"line": line, "on_grid": on_grid, "quadrature_error": qerr}
 
-
-def lines_on_grid(ds, model, ramsey: np.ndarray, probes: ArrayLike) -> np.ndarray:
-    """Lines of the Ramsey signals ``ramsey`` (len(probes), tau), complex, of the run's
-    ``probes``, through the simulator's own rule on the run's tau grid and omega axis,
-    cut where each probe's measured line is cut (NaN where it has none): what the
-    measured ``lineshape`` would be without statistical noise."""
-    tau = ds["tau"].values
-    cut_tau = ds["lineshape_tau_cut"].values[np.asarray(probes, dtype=int)]
-    cut = np.where(np.isfinite(cut_tau), np.searchsorted(tau, np.nan_to_num(cut_tau)), -1)
-    tail = float(model.config["run"]["lineshape"]["tail"])
-    return line_shape(tau, ramsey, ds["omega"].values, tail, cut=cut)[0]
